@@ -1,0 +1,68 @@
+# thinvisor build.  `make` builds build/thinvisor.elf; `make test` runs
+# every test (host unit tests, system tests under QEMU, GRUB, Linux e2e).
+
+BUILD ?= build
+CC ?= gcc
+HV_CC := gcc
+
+HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S \
+	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
+	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
+	mm/pt.c mm/memmap.c guest/linux.c guest/multiboot.c arch/svm/svm.c
+
+HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-ffreestanding -nostdlib -fno-builtin -mno-red-zone -mcmodel=kernel \
+	-fno-pic -fno-pie -mgeneral-regs-only -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -Iinclude
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+	-T boot/thinvisor.ld -Wl,--build-id=none
+
+HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
+
+all: $(BUILD)/thinvisor.elf
+
+$(BUILD)/hv/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(HV_CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h)
+	@mkdir -p $(dir $@)
+	$(HV_CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
+	$(HV_CC) $(HV_CFLAGS) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	tools/check-image.sh $@
+
+# Host unit tests: pure modules built for the host under ASan and UBSan.
+UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c guest/linux.c guest/multiboot.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $< $(UNIT_MODS) -o $@ -lcmocka
+
+unit: $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
+	tests/unit/run.sh $(BUILD)/unit $(UNIT_TESTS)
+
+guests:
+	$(MAKE) -C tests/guests BUILD=$(abspath $(BUILD))
+
+system: all guests
+	tests/system/run.sh
+
+grub: all guests
+	tests/system/grub-mb2.sh
+
+e2e: all
+	tools/linux-kit.sh $(BUILD)
+	tests/e2e/linux-boot.sh
+
+test:
+	tools/test.sh
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit guests system grub e2e test clean

@@ -1,0 +1,84 @@
+/* The hypervisor's own GDT, TSS and IDT; exceptions in the hypervisor. */
+#include "tv/cpu.h"
+#include "tv/hv.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+
+struct trap_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8, rdi, rsi, rbp, rbx, rdx, rcx, rax;
+	u64 vector, error, rip, cs, rflags, rsp, ss;
+};
+
+struct tss {
+	u32 reserved0;
+	u64 rsp[3];
+	u64 reserved1;
+	u64 ist[7];
+	u64 reserved2;
+	u16 reserved3, iomap_base;
+} __attribute__((packed));
+
+struct idt_gate {
+	u16 off0, sel;
+	u8 ist, type;
+	u16 off1;
+	u32 off2, reserved;
+};
+
+static u64 gdt[5] __attribute__((aligned(16)));
+static struct tss tss __attribute__((aligned(16)));
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+static u8 ist_stack[8192] __attribute__((aligned(16)));
+extern const u8 trap_stubs[];
+
+void host_trap(struct trap_frame *f);
+void host_trap(struct trap_frame *f)
+{
+	if (f->vector == 2) {	/* NMI while in the hypervisor: nothing of ours to do */
+		log_warn("NMI in hypervisor at %lx\n", f->rip);
+		return;
+	}
+	log_err("hypervisor exception %lu at rip %lx error %lx cr2 %lx\n", f->vector, f->rip,
+		f->error, read_cr2());
+	log_err("rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	log_err("rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", f->rsi, f->rdi, f->rbp, f->rsp);
+	log_err("r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", f->r8, f->r9, f->r10, f->r11);
+	log_err("r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", f->r12, f->r13, f->r14, f->r15);
+	panic("hypervisor exception %lu\n", f->vector);
+}
+
+void cpu_tables_init(void)
+{
+	struct {
+		u16 limit;
+		u64 base;
+	} __attribute__((packed)) gdtr = { sizeof(gdt) - 1, (u64)gdt }, idtr = { sizeof(idt) - 1, (u64)idt };
+	u64 t = (u64)&tss;
+
+	gdt[1] = 0x00AF9A000000FFFFull;	/* 0x08 code */
+	gdt[2] = 0x00CF92000000FFFFull;	/* 0x10 data */
+	gdt[3] = (sizeof(tss) - 1) | ((t & 0xFFFFFF) << 16) | (0x89ull << 40) | (((t >> 24) & 0xFF) << 56);
+	gdt[4] = t >> 32;
+	tss.ist[0] = (u64)ist_stack + sizeof(ist_stack);
+	tss.iomap_base = sizeof(tss);
+
+	for (unsigned v = 0; v < 32; v++) {
+		u64 h = (u64)trap_stubs + 16 * v;
+		bool ist = v == 2 || v == 8 || v == 18;	/* NMI, #DF, #MC */
+		idt[v] = (struct idt_gate){ (u16)h, 0x08, ist ? 1 : 0, 0x8E, (u16)(h >> 16), (u32)(h >> 32), 0 };
+	}
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq $0x08\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "mov $0x10, %%eax\n\t"
+			 "mov %%eax, %%ds\n\t"
+			 "mov %%eax, %%es\n\t"
+			 "mov %%eax, %%ss\n\t"
+			 "mov $0x18, %%eax\n\t"
+			 "ltr %%ax\n\t"
+			 "lidt %1"
+			 : : "m"(gdtr), "m"(idtr) : "rax", "memory");
+}

@@ -1,0 +1,222 @@
+/*
+ * Generic exit handling: one constant table maps each vendor-neutral event
+ * to its handler (restricted pointer indexing), every exit is counted.
+ */
+#include "tv/cpu.h"
+#include "tv/hv.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+
+#define MSR_VM_CR 0xC0010114u
+#define MSR_IGNNE 0xC0010115u
+#define MSR_SMM_CTL 0xC0010116u
+#define MSR_VM_HSAVE_PA 0xC0010117u
+#define MSR_SVM_KEY 0xC0010118u
+
+static void skip_insn(struct vcpu *v)
+{
+	if (!v->exit.insn_len)
+		panic("%s gave no instruction length for event %u\n", arch()->name, v->exit.event);
+	v->rip += v->exit.insn_len;
+	if (!(v->efer & EFER_LMA))
+		v->rip &= 0xFFFFFFFF;
+}
+
+static void set_result32(struct vcpu *v, u32 a, u32 b, u32 c, u32 d)
+{
+	v->gpr[R_AX] = a;
+	v->gpr[R_BX] = b;
+	v->gpr[R_CX] = c;
+	v->gpr[R_DX] = d;
+}
+
+static void handle_cpuid(struct vcpu *v)
+{
+	u32 leaf = (u32)v->gpr[R_AX], sub = (u32)v->gpr[R_CX];
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+
+	if (leaf == TV_CPUID_LEAF_SIG) {
+		r = (struct cpuid_regs){ TV_CPUID_LEAF_MAX, TV_CPUID_SIG_EBX, TV_CPUID_SIG_ECX, TV_CPUID_SIG_EDX };
+	} else if (leaf == TV_CPUID_LEAF_MAX) {
+		r.eax = TV_VERSION;
+	} else if ((leaf & 0xFFFFFF00u) == 0x40000000u || leaf == 0x8000000Au) {
+		/* Other hypervisor leaves, SVM features: nothing. */
+	} else {
+		r = cpuid(leaf, sub);
+		if (leaf == 1) {
+			r.ecx |= 1u << 31;	/* hypervisor present */
+			r.ecx &= ~(1u << 5);	/* no VMX */
+		} else if (leaf == 0x80000001u) {
+			r.ecx &= ~(1u << 2);	/* no SVM */
+		}
+	}
+	set_result32(v, r.eax, r.ebx, r.ecx, r.edx);
+	skip_insn(v);
+}
+
+/* EFER bits a guest may set: those this CPU implements, minus SVME. */
+static u64 efer_allowed(void)
+{
+	struct cpuid_regs e = cpuid(0x80000001u, 0);
+	u64 ok = EFER_SCE | EFER_LME | EFER_LMA;
+
+	if (e.edx & (1u << 20))
+		ok |= EFER_NXE;
+	if (e.edx & (1u << 25))
+		ok |= 1ull << 14;	/* FFXSR */
+	if (e.ecx & (1u << 17))
+		ok |= 1ull << 15;	/* TCE */
+	return ok;
+}
+
+static void wrmsr_efer(struct vcpu *v, u64 val)
+{
+	u64 forced = arch()->efer_forced;
+
+	if ((val & ~efer_allowed()) ||
+	    ((v->cr0 & CR0_PG) && ((val ^ v->efer) & EFER_LME))) {
+		log_warn("guest EFER write %lx refused\n", val);
+		vcpu_inject(v, EXC_GP, true, 0);
+		return;
+	}
+	v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA) | forced;
+	skip_insn(v);
+}
+
+static void handle_msr(struct vcpu *v)
+{
+	u32 msr = v->exit.msr.msr;
+	bool write = v->exit.event == TV_EV_MSR_WRITE;
+	u64 val = (v->gpr[R_DX] << 32) | (u32)v->gpr[R_AX];
+
+	if (msr == MSR_EFER) {
+		if (write) {
+			wrmsr_efer(v, val);
+			return;
+		}
+		val = v->efer & ~arch()->efer_forced;
+		v->gpr[R_AX] = (u32)val;
+		v->gpr[R_DX] = val >> 32;
+		skip_insn(v);
+		return;
+	}
+	/*
+	 * The MSRs of the virtualization extensions we hide (and MSRs outside
+	 * the ranges the permission map covers): as on a CPU without them.
+	 */
+	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA || msr == MSR_SVM_KEY)
+		log_warn("guest %s of MSR %x refused\n", write ? "write" : "read", msr);
+	vcpu_inject(v, EXC_GP, true, 0);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	/* No port is intercepted yet: reaching here is a bug, not a guest act. */
+	panic("unexpected I/O exit, port %x\n", v->exit.io.port);
+}
+
+static void handle_hypercall(struct vcpu *v)
+{
+	u64 fn = v->gpr[R_AX], arg = v->gpr[R_BX];
+
+	if (v->cpl != 0) {
+		vcpu_inject(v, EXC_UD, false, 0);
+		return;
+	}
+	switch (fn) {
+	case TV_HC_VERSION:
+		set_result32(v, TV_OK, TV_VERSION, TV_CPUID_SIG_EBX, TV_CPUID_SIG_ECX);
+		break;
+	case TV_HC_EXIT_COUNT:
+		if (arg >= TV_EV_COUNT) {
+			v->gpr[R_AX] = TV_EINVAL;
+			break;
+		}
+		set_result32(v, TV_OK, (u32)v->counters[arg], (u32)(v->counters[arg] >> 32), TV_EV_COUNT);
+		break;
+	case TV_HC_HV_REGION:
+		set_result32(v, TV_OK, (u32)hv.region_base, (u32)hv.region_size, 0);
+		break;
+	case TV_HC_SELFTEST:
+		set_result32(v, TV_OK, ro_hash_compute() == hv.ro_hash, 0, 0);
+		break;
+	default:
+		v->gpr[R_AX] = TV_ENOSYS;
+	}
+	skip_insn(v);
+}
+
+static void handle_npf(struct vcpu *v)
+{
+	u64 gpa = v->exit.npf.gpa;
+	static u64 reported;
+
+	if (in_hv_region(gpa, 1)) {
+		/* Refused: the access does not happen; the guest gets #GP. */
+		if (reported++ < 8 || hv.cfg.debug)
+			log_warn("guest %s of hypervisor memory at %lx (rip %lx) refused\n",
+				 v->exit.npf.fetch ? "fetch" : v->exit.npf.write ? "write" : "read", gpa, v->rip);
+		v->counters[TV_EV_NPF_MMIO]--;
+		v->counters[TV_EV_HVMEM]++;
+		vcpu_inject(v, EXC_GP, true, 0);
+		return;
+	}
+	if (nested_map_mmio(gpa) == 0) {
+		arch()->flush_nested(v);
+		return;
+	}
+	log_warn("guest access to unbacked physical address %lx (rip %lx) refused\n", gpa, v->rip);
+	vcpu_inject(v, EXC_GP, true, 0);
+}
+
+static void handle_virt_insn(struct vcpu *v)
+{
+	log_debug("guest virtualization instruction at %lx: #UD\n", v->rip);
+	vcpu_inject(v, EXC_UD, false, 0);
+}
+
+static void handle_shutdown(struct vcpu *v)
+{
+	(void)v;
+	hv_stop(TV_EXIT_GUEST_DEAD, "guest shut down (triple fault)\n");
+}
+
+static void handle_init(struct vcpu *v)
+{
+	(void)v;
+	log_warn("INIT signal to the guest CPU ignored\n");
+}
+
+static void handle_unexpected(struct vcpu *v)
+{
+	panic("unexpected exit (event %u, %s reason %lx)\n", v->exit.event, arch()->name, v->exit.reason);
+}
+
+typedef void (*exit_handler)(struct vcpu *v);
+
+static const exit_handler exit_handlers[TV_EV_COUNT] = {
+	[TV_EV_CPUID] = handle_cpuid,
+	[TV_EV_MSR_READ] = handle_msr,
+	[TV_EV_MSR_WRITE] = handle_msr,
+	[TV_EV_IO] = handle_io,
+	[TV_EV_HYPERCALL] = handle_hypercall,
+	[TV_EV_NPF_MMIO] = handle_npf,
+	[TV_EV_HVMEM] = handle_unexpected,
+	[TV_EV_VIRT_INSN] = handle_virt_insn,
+	[TV_EV_SMI] = handle_unexpected,
+	[TV_EV_SHUTDOWN] = handle_shutdown,
+	[TV_EV_INIT] = handle_init,
+	[TV_EV_EXCEPTION] = handle_unexpected,
+	[TV_EV_INTR] = handle_unexpected,
+	[TV_EV_OTHER] = handle_unexpected,
+};
+
+void vcpu_loop(struct vcpu *v)
+{
+	for (;;) {
+		arch()->run(v);
+		u32 ev = v->exit.event < TV_EV_COUNT ? v->exit.event : TV_EV_OTHER;
+		v->counters[ev]++;
+		exit_handlers[ev](v);
+	}
+}

@@ -1,0 +1,78 @@
+/* Start-up: from the multiboot entry to the first guest instruction. */
+#include "tv/cpu.h"
+#include "tv/hv.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+
+struct hv hv;
+struct vcpu *current_vcpu;
+static struct vcpu bsp_vcpu;
+
+const struct arch_ops *const arch_table[ARCH_COUNT] = { [ARCH_SVM] = &svm_ops };
+
+void hv_stop(u32 status, const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	tv_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_err("%s%s", status == TV_EXIT_PANIC ? "PANIC: " : "", buf);
+	if (current_vcpu) {
+		struct vcpu *v = current_vcpu;
+		log_err("guest cpu %u: rip %016lx rflags %016lx cpl %u\n", v->id, v->rip, v->rflags, v->cpl);
+		log_err("rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", v->gpr[R_AX], v->gpr[R_BX],
+			v->gpr[R_CX], v->gpr[R_DX]);
+		log_err("rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", v->gpr[R_SI], v->gpr[R_DI],
+			v->gpr[R_BP], v->gpr[R_SP]);
+		log_err("cr0 %016lx cr3 %016lx cr4 %016lx efer %016lx\n", v->cr0, v->cr3, v->cr4, v->efer);
+		log_err("last exit: event %u reason %lx info1 %lx info2 %lx\n", v->exit.event,
+			v->exit.reason, v->exit.info1, v->exit.info2);
+		arch()->dump(v);
+		for (u32 e = 0; e < TV_EV_COUNT; e++)
+			if (v->counters[e])
+				log_err("exits[%u] = %lu\n", e, v->counters[e]);
+	}
+	log_drain();
+	outl(TV_DEBUG_EXIT_PORT, status);
+	cpu_halt_forever();
+	__builtin_unreachable();
+}
+
+void hv_boot(u32 magic, u32 info);
+void hv_boot(u32 magic, u32 info)
+{
+	/* The loader's structures are reached through the early identity map. */
+	const struct physmem early = { 0, 0, GiB(4) };
+	const char *err = NULL;
+	char msg[160];
+
+	log_init(CONSOLE_COM1, false);
+	if (bootinfo_parse(magic, info, &early, &hv.boot, &err))
+		panic("%s\n", err);
+	const char *cl = cmdline_cook(hv.boot.cmdline, hv.boot.loader);
+	if (cmdline_parse(cl, &hv.cfg, msg, sizeof(msg)))
+		panic("bad command line: %s\n", msg);
+	log_init(hv.cfg.console, hv.cfg.debug);
+	log_info("thinvisor %u.%u starting (multiboot%s, loader '%s')\n", TV_VERSION >> 16,
+		 TV_VERSION & 0xFFFF, hv.boot.protocol == 2 ? "2" : "", hv.boot.loader);
+	log_debug("command line: '%s'\n", cl);
+
+	hv.vendor = ARCH_SVM;
+	if (arch()->probe(&err))
+		panic("cannot run on this CPU: %s\n", err);
+
+	mem_setup();
+	cpu_tables_init();
+
+	struct cpu_state st;
+	guest_prepare(&st);
+
+	struct vcpu *v = &bsp_vcpu;
+	if (arch()->vcpu_init(v, &st, hv.nested_pt.root))
+		panic("%s: could not set up the guest CPU\n", arch()->name);
+	current_vcpu = v;
+	log_info("starting guest at %lx under %s\n", st.rip, arch()->name);
+	vcpu_loop(v);
+}

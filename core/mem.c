@@ -1,0 +1,113 @@
+/*
+ * The hypervisor region: chosen at the top of usable RAM below 4 GiB, it
+ * holds our image (copied there from where the loader put it) and the pool
+ * every later allocation comes from.  Our own page tables map the image
+ * W^X at its linked address and all other physical memory (never our image)
+ * as a non-executable direct map; the nested table maps everything except
+ * the region to the guest, identity.
+ */
+#include "tv/cpu.h"
+#include "tv/hv.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+
+extern u8 _image_start[], _text_start[], _text_end[], _rodata_start[], _rodata_end[],
+	_data_start[], _image_end[];
+void hv_relocate(void *dst, const void *src, u64 len, u64 cr3);
+
+bool in_hv_region(u64 pa, u64 len)
+{
+	return ranges_overlap(pa, len, hv.region_base, hv.region_size);
+}
+
+static u64 image_pa(const void *va)
+{
+	return hv.region_base + (u64)((const u8 *)va - _image_start);
+}
+
+static void map_or_die(struct pagetable *pt, u64 va, u64 pa, u64 size, unsigned prot)
+{
+	if (pt_map(pt, va, pa, size, prot))
+		panic("out of hypervisor memory building page tables (hvmem=%lu MiB)\n",
+		      hv.region_size >> 20);
+}
+
+/* Our own address space: image W^X, direct map RW+NX without the image. */
+static void build_host_tables(void)
+{
+	struct pagetable *pt = &hv.host_pt;
+	u64 img_end = hv.region_base + hv.image_size;
+
+	if (pt_init(pt, &pt_format_x86, &hv.pool))
+		panic("out of hypervisor memory\n");
+	map_or_die(pt, (u64)_image_start, image_pa(_image_start), (u64)(_text_start - _image_start), PT_R);
+	map_or_die(pt, (u64)_text_start, image_pa(_text_start), (u64)(_text_end - _text_start), PT_R | PT_X);
+	map_or_die(pt, (u64)_rodata_start, image_pa(_rodata_start), (u64)(_rodata_end - _rodata_start), PT_R);
+	map_or_die(pt, (u64)_data_start, image_pa(_data_start), (u64)(_image_end - _data_start), PT_R | PT_W);
+	map_or_die(pt, DMAP_BASE, 0, hv.region_base, PT_R | PT_W);
+	map_or_die(pt, DMAP_BASE + img_end, img_end, hv.max_phys - img_end, PT_R | PT_W);
+}
+
+/* The guest's view: identity, RWX, everything but the hypervisor region. */
+static void build_nested_tables(void)
+{
+	struct pagetable *pt = &hv.nested_pt;
+	u64 top = hv.region_base + hv.region_size;
+
+	if (pt_init(pt, arch()->nested_fmt, &hv.pool))
+		panic("out of hypervisor memory\n");
+	map_or_die(pt, 0, 0, hv.region_base, PT_R | PT_W | PT_X | PT_U);
+	map_or_die(pt, top, top, hv.max_phys - top, PT_R | PT_W | PT_X | PT_U);
+}
+
+int nested_map_mmio(u64 gpa)
+{
+	u64 base = ALIGN_DOWN(gpa, MiB(2));
+	u32 bits = cpuid(0x80000008, 0).eax & 0xFF;
+
+	if (base < hv.max_phys || bits < 32 || base >= (1ull << bits))
+		return -ERANGE;
+	return pt_map(&hv.nested_pt, base, base, MiB(2), PT_R | PT_W | PT_X | PT_U);
+}
+
+u64 ro_hash_compute(void)
+{
+	u64 h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	for (const u8 *p = _text_start; p < _rodata_end; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+void mem_setup(void)
+{
+	const struct memmap *map = &hv.boot.mmap;
+	u64 base;
+
+	hv.image_size = ALIGN_UP((u64)(_image_end - _image_start), 4096);
+	if (memmap_find_top(map, GiB(4), hv.cfg.hvmem, MiB(2), &base))
+		panic("hvmem=%lu MiB does not fit in usable RAM below 4 GiB\n", hv.cfg.hvmem >> 20);
+	hv.region_base = base;
+	hv.region_size = hv.cfg.hvmem;
+	if (in_hv_region((u64)(_image_start - KBASE), hv.image_size))
+		panic("hvmem=%lu MiB would overlap thinvisor's load address: too little RAM\n",
+		      hv.cfg.hvmem >> 20);
+	for (u32 i = 0; i < hv.boot.nmods; i++)
+		if (in_hv_region(hv.boot.mods[i].start, hv.boot.mods[i].end - hv.boot.mods[i].start))
+			panic("boot module %u lies where the hypervisor region must go; use a smaller hvmem=\n", i);
+	hv.max_phys = ALIGN_UP(MAX(GiB(4), memmap_ram_top(map)), GiB(1));
+	log_info("hv region 0x%016lx-0x%016lx\n", hv.region_base, hv.region_base + hv.region_size);
+
+	/* Until we switch, the early identity map reaches the pool. */
+	pool_init(&hv.pool, hv.region_base + hv.image_size, hv.region_base + hv.region_size,
+		  (uintptr_t)(hv.region_base + hv.image_size));
+	build_host_tables();
+	build_nested_tables();
+
+	hv_relocate((void *)(uintptr_t)hv.region_base, _image_start, hv.image_size, hv.host_pt.root);
+
+	/* Now running from the region; reach physical memory through the direct map. */
+	hv.pool.va_base = DMAP_BASE + hv.pool.start;
+	hv.pm = (struct physmem){ DMAP_BASE, 0, hv.max_phys };
+	hv.ro_hash = ro_hash_compute();
+}

@@ -1,0 +1,57 @@
+/* The hypervisor's global state and the core's internal interfaces. */
+#ifndef TV_HV_H
+#define TV_HV_H
+
+#include "tv/bootinfo.h"
+#include "tv/config.h"
+#include "tv/pt.h"
+#include "tv/vcpu.h"
+
+#define KBASE 0xFFFFFFFF80000000ull
+#define DMAP_BASE 0xFFFF800000000000ull	/* direct map of physical memory */
+
+struct hv {
+	struct hv_config cfg;
+	struct bootinfo boot;
+	u64 region_base, region_size;	/* the hypervisor region, hidden from the guest */
+	u64 image_size;			/* our image at region_base, 4 KiB aligned */
+	u64 max_phys;			/* physical range in the direct map and NPT */
+	struct page_pool pool;
+	struct pagetable host_pt, nested_pt;
+	struct physmem pm;		/* physical memory, for reaching guest RAM */
+	struct memmap guest_map;	/* what the guest is told */
+	u32 vendor;			/* index into arch_table */
+	u64 ro_hash;			/* hash of .text and .rodata at boot */
+};
+
+extern struct hv hv;
+
+/*
+ * Vendor backends, reached by a bounds-checked index into a constant table
+ * (restricted pointer indexing: no writable function pointer anywhere).
+ */
+#define ARCH_SVM 0
+#define ARCH_COUNT 1
+extern const struct arch_ops *const arch_table[ARCH_COUNT];
+static inline const struct arch_ops *arch(void)
+{
+	return arch_table[hv.vendor < ARCH_COUNT ? hv.vendor : ARCH_SVM];
+}
+extern struct vcpu *current_vcpu;
+
+/* core/mem.c */
+void mem_setup(void);			/* choose the region, build tables, move there */
+int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
+bool in_hv_region(u64 pa, u64 len);
+u64 ro_hash_compute(void);
+
+/* core/cpu.c */
+void cpu_tables_init(void);
+
+/* core/exit.c */
+void vcpu_loop(struct vcpu *v) __attribute__((noreturn));
+
+/* core/guest_start.c */
+void guest_prepare(struct cpu_state *st);
+
+#endif

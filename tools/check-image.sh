@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Build-time checks on build/thinvisor.elf:
+#  - the flat image a multiboot loader reads (from the file offset implied by
+#    the header's load addresses) is byte-identical to the linked sections;
+#  - no section is both writable and executable (W^X).
+set -euo pipefail
+elf=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+objcopy -O binary --remove-section=.bss "$elf" "$tmp/flat.bin"
+# Find the multiboot 1 header in the first 8 KiB of the file.
+read -r off header_addr load_addr load_end < <(python3 - "$elf" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read(8192)
+for off in range(0, len(d) - 32, 4):
+    magic, flags, csum = struct.unpack_from('<III', d, off)
+    if magic == 0x1BADB002 and (magic + flags + csum) & 0xffffffff == 0:
+        h, la, le = struct.unpack_from('<III', d, off + 12)
+        print(off, h, la, le)
+        break
+else:
+    sys.exit("no multiboot header in the first 8 KiB")
+PY
+)
+start=$((off - (header_addr - load_addr)))
+len=$((load_end - load_addr))
+dd if="$elf" of="$tmp/file.bin" bs=1 skip="$start" count="$len" status=none 2>/dev/null ||
+	dd if="$elf" of="$tmp/file.bin" iflag=skip_bytes,count_bytes skip="$start" count="$len" status=none
+head -c "$len" "$tmp/flat.bin" > "$tmp/flat.cut"
+if ! cmp -s "$tmp/flat.cut" "$tmp/file.bin"; then
+	echo "check-image: the loader's view of $elf differs from its sections" >&2
+	exit 1
+fi
+if readelf -lW "$elf" | awk '/LOAD/ && $7 ~ /W/ && $7 ~ /E/ { bad = 1 } END { exit !bad }'; then
+	echo "check-image: a segment of $elf is both writable and executable" >&2
+	exit 1
+fi
