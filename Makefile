@@ -23,15 +23,18 @@ all: $(BUILD)/thinvisor.elf
 
 $(BUILD)/hv/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(HV_CC) $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h)
 	@mkdir -p $(dir $@)
-	$(HV_CC) $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
-	$(HV_CC) $(HV_CFLAGS) $(HV_LDFLAGS) $(HV_OBJS) -o $@
-	tools/check-image.sh $@
+	@echo "  LD    $@"
+	@$(HV_CC) $(HV_CFLAGS) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	@tools/check-image.sh $@
 
 # Host unit tests: pure modules built for the host under ASan and UBSan.
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \

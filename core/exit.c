@@ -146,21 +146,22 @@ static void handle_hypercall(struct vcpu *v)
 	skip_insn(v);
 }
 
+/* The guest touched the hypervisor region: the access does not happen, it gets #GP. */
+static void handle_hvmem(struct vcpu *v)
+{
+	static u64 reported;
+
+	if (reported++ < 8 || hv.cfg.debug)
+		log_warn("guest %s of hypervisor memory at %lx (rip %lx) refused\n",
+			 v->exit.npf.fetch ? "fetch" : v->exit.npf.write ? "write" : "read", v->exit.npf.gpa,
+			 v->rip);
+	vcpu_inject(v, EXC_GP, true, 0);
+}
+
 static void handle_npf(struct vcpu *v)
 {
 	u64 gpa = v->exit.npf.gpa;
-	static u64 reported;
 
-	if (in_hv_region(gpa, 1)) {
-		/* Refused: the access does not happen; the guest gets #GP. */
-		if (reported++ < 8 || hv.cfg.debug)
-			log_warn("guest %s of hypervisor memory at %lx (rip %lx) refused\n",
-				 v->exit.npf.fetch ? "fetch" : v->exit.npf.write ? "write" : "read", gpa, v->rip);
-		v->counters[TV_EV_NPF_MMIO]--;
-		v->counters[TV_EV_HVMEM]++;
-		vcpu_inject(v, EXC_GP, true, 0);
-		return;
-	}
 	if (nested_map_mmio(gpa) == 0) {
 		arch()->flush_nested(v);
 		return;
@@ -201,7 +202,7 @@ static const exit_handler exit_handlers[TV_EV_COUNT] = {
 	[TV_EV_IO] = handle_io,
 	[TV_EV_HYPERCALL] = handle_hypercall,
 	[TV_EV_NPF_MMIO] = handle_npf,
-	[TV_EV_HVMEM] = handle_unexpected,
+	[TV_EV_HVMEM] = handle_hvmem,
 	[TV_EV_VIRT_INSN] = handle_virt_insn,
 	[TV_EV_SMI] = handle_unexpected,
 	[TV_EV_SHUTDOWN] = handle_shutdown,
@@ -216,6 +217,8 @@ void vcpu_loop(struct vcpu *v)
 	for (;;) {
 		arch()->run(v);
 		u32 ev = v->exit.event < TV_EV_COUNT ? v->exit.event : TV_EV_OTHER;
+		if (ev == TV_EV_NPF_MMIO && in_hv_region(v->exit.npf.gpa, 1))
+			ev = v->exit.event = TV_EV_HVMEM;
 		v->counters[ev]++;
 		exit_handlers[ev](v);
 	}

@@ -34,7 +34,7 @@ case "${1:-}" in
 	"") ;;
 	--check) check_only=1 ;;
 	-h|--help)
-		sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'
+		awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"
 		exit 0
 		;;
 	*)

@@ -21,6 +21,17 @@
 # /init, busybox, the kernel or the module list changed.
 set -euo pipefail
 
+case "${1:-}" in
+-h | --help)
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"
+	exit 0
+	;;
+-*)
+	echo "linux-kit: unknown option '$1' (usage: $0 [BUILD_DIR])" >&2
+	exit 2
+	;;
+esac
+
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 build=${1:-$repo/build}
@@ -152,8 +163,8 @@ busybox_bin=$(command -v busybox)
 if [[ -x /bin/busybox ]]; then
 	busybox_bin=/bin/busybox
 fi
-if command -v file >/dev/null 2>&1 &&
-	file -L "$busybox_bin" | grep -q 'dynamically linked'; then
+# (ldd fails on a static executable.)
+if ldd "$busybox_bin" >/dev/null 2>&1; then
 	die "$busybox_bin is dynamically linked: install busybox-static"
 fi
 

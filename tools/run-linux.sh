@@ -36,7 +36,7 @@ use_hv=1
 run_deps=1
 qemu_extra=()
 
-usage() { sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; }
 die() {
 	echo "run-linux: error: $*" >&2
 	exit 1

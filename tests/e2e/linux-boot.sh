@@ -40,7 +40,7 @@ while (($#)); do
 	--cpu) cpu=${2:?--cpu needs a value}; shift 2 ;;
 	--timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
 	--mem) mem_mib=${2:?--mem needs a value}; shift 2 ;;
-	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
 	*) echo "linux-boot: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done

@@ -132,12 +132,18 @@ static void probe_msrs(void)
 
 	/* Reads of the SVM MSRs are informative only: refusing them (#GP) or
 	 * returning a harmless value are both fine. */
-	f = probe_rdmsr(MSR_VM_HSAVE_PA, &v);
-	printf("virtinsn: RDMSR VM_HSAVE_PA: %s%s%016llx (info)\n", vector_name(f),
-	       f == PROBE_OK ? " -> " : "", f == PROBE_OK ? v : 0);
-	f = probe_rdmsr(MSR_VM_CR, &v);
-	printf("virtinsn: RDMSR VM_CR:       %s%s%016llx (info)\n", vector_name(f),
-	       f == PROBE_OK ? " -> " : "", f == PROBE_OK ? v : 0);
+	static const struct { const char *name; uint32_t msr; } info[] = {
+		{ "VM_HSAVE_PA", MSR_VM_HSAVE_PA },
+		{ "VM_CR", MSR_VM_CR },
+	};
+	for (size_t i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
+		f = probe_rdmsr(info[i].msr, &v);
+		if (f == PROBE_OK)
+			printf("virtinsn: RDMSR %s -> %016llx (info)\n", info[i].name, v);
+		else
+			printf("virtinsn: RDMSR %s raised %s (info)\n", info[i].name,
+			       vector_name(f));
+	}
 
 	/* Writes must be refused.  The values are chosen so that a write
 	 * that did reach the real MSR is as harmless as possible: a guest
