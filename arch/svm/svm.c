@@ -252,7 +252,8 @@ static void svm_run(struct vcpu *v)
 
 		if (v->exit.event == TV_EV_SMI) {
 			/* Let the held SMI happen in host mode, then go back in. */
-			v->counters[TV_EV_SMI]++;
+			if (v->counters[TV_EV_SMI]++ == 0)
+				log_debug("svm: SMI in guest mode, taken in host mode\n");
 			__asm__ volatile("stgi; clgi");
 			continue;
 		}

@@ -5,9 +5,10 @@
 # with tvtest=boot and judge the guest's report; boot the same guest without
 # thinvisor as a control.
 #
-# Needs build/thinvisor.elf (make) and runs tools/linux-kit.sh itself.
-# Serial logs go to build/test-logs/linux-boot-{hv,native}.log, boot times to
-# build/test-logs/linux-boot-times.txt.
+# Needs build/thinvisor.elf (make; env TV_HV_ELF overrides) and runs
+# tools/linux-kit.sh itself.  Serial logs go to
+# build/test-logs/linux-boot-{hv,native}.log, boot times to
+# build/test-logs/linux-boot-times.txt (env TV_TEST_LOGS overrides the folder).
 #
 # Checks, from the serial log (hypervisor and guest share COM1):
 #   hv:     QEMU exits by itself with status 0 (guest powered off),
@@ -47,7 +48,8 @@ done
 [[ $cpu == *hypervisor* ]] || cpu="$cpu,-hypervisor"
 
 cd "$repo"
-logdir=build/test-logs
+logdir=${TV_TEST_LOGS:-build/test-logs}
+hv_elf=${TV_HV_ELF:-build/thinvisor.elf}
 mkdir -p "$logdir"
 times_file=$logdir/linux-boot-times.txt
 guest_cmdline="console=ttyS0 panic=-1 tvtest=boot${TV_E2E_GUEST_APPEND:+ $TV_E2E_GUEST_APPEND}"
@@ -187,12 +189,12 @@ nat_init=- nat_total=- nat_rc=-
 
 # --- under thinvisor -------------------------------------------------------------
 hvlog=$logdir/linux-boot-hv.log
-if [[ ! -f build/thinvisor.elf ]]; then
-	fail hv-elf "build/thinvisor.elf missing (run make)"
+if [[ ! -f $hv_elf ]]; then
+	fail hv-elf "$hv_elf missing (run make)"
 else
 	# Relative paths: each module's whole string is its command line.
 	boot "$hvlog" -device isa-debug-exit,iobase=0xf4,iosize=4 \
-		-kernel build/thinvisor.elf -append "console=com1 hvmem=$hvmem" \
+		-kernel "$hv_elf" -append "console=com1 hvmem=$hvmem" \
 		-initrd "build/linux/vmlinuz $guest_cmdline,build/linux/initramfs.cpio.gz"
 	hv_rc=$boot_rc hv_init=$boot_init hv_total=$boot_total
 	info "thinvisor boot: TV-INIT after ${hv_init}s, QEMU ran ${hv_total}s, $(exit_detail "$hv_rc"), log $hvlog"
