@@ -7,6 +7,8 @@
 static u16 uart_port;	/* 0: no console */
 static enum log_level max_level = LOG_INFO;
 
+static void uart_putc(char c);
+
 static const char *const level_tag[] = { "error: ", "warning: ", "", "debug: " };
 
 void log_init(enum console_kind console, bool debug)
@@ -24,6 +26,12 @@ void log_init(enum console_kind console, bool debug)
 	outb(uart_port + 3, 0x03);	/* 8N1 */
 	outb(uart_port + 2, 0xC7);	/* FIFO on, cleared */
 	outb(uart_port + 4, 0x0B);	/* DTR, RTS, OUT2 */
+	static bool started;
+	if (!started) {
+		uart_putc('\r');	/* start on a line of our own */
+		uart_putc('\n');
+		started = true;
+	}
 }
 
 static void uart_putc(char c)

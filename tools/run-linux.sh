@@ -98,6 +98,6 @@ else
 fi
 qemu+=("${qemu_extra[@]}")
 
-echo "run-linux: ${qemu[*]}"
+echo "run-linux: $(printf '%q ' "${qemu[@]}")"
 echo "run-linux: Ctrl-A x quits QEMU; the guest shell comes up after ~10-20 s under TCG"
 exec "${qemu[@]}"

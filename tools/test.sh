@@ -5,7 +5,7 @@
 # multiboot 1/2 boots, and the Linux end-to-end boot.  Each suite ends with
 # "N passed, N failed"; this script adds them up into the same final line.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p build/test-logs
 
 bash tools/deps.sh || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
