@@ -8,7 +8,9 @@ HV_CC := gcc
 HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S \
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
-	mm/pt.c mm/memmap.c guest/linux.c guest/multiboot.c arch/svm/svm.c
+	core/io.c core/platform.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
+	arch/svm/svm.c dev/pci.c dev/ata.c dev/ata_cmd.c storage/storage.c storage/policy.c \
+	crypto/aes.c crypto/xts.c crypto/sha256.c crypto/pbkdf2.c crypto/aesni.c
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-ffreestanding -nostdlib -fno-builtin -mno-red-zone -mcmodel=kernel \
@@ -26,6 +28,9 @@ $(BUILD)/hv/%.S.o: %.S
 	@echo "  CC    $<"
 	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
 
+# AES-NI code uses vector registers; it saves and restores the guest's itself.
+$(BUILD)/hv/crypto/aesni.c.o: HV_CFLAGS := $(filter-out -mgeneral-regs-only,$(HV_CFLAGS)) -msse2 -maes
+
 $(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
@@ -39,7 +44,8 @@ $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
 # Host unit tests: pure modules built for the host under ASan and UBSan.
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c guest/linux.c guest/multiboot.c
+UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c mm/gwalk.c \
+	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/unit/*.h)

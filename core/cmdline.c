@@ -42,6 +42,28 @@ static const char *find_eq(const char *w, size_t n)
 	return NULL;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_hex(const char *s, size_t n, u8 *out)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i / 2] = (u8)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 static bool word_is(const char *w, size_t n, const char *lit)
 {
 	return strlen(lit) == n && memcmp(w, lit, n) == 0;
@@ -67,6 +89,11 @@ int cmdline_parse(const char *s, struct hv_config *cfg, char *err, size_t errlen
 	cfg->hvmem = HVMEM_DEFAULT;
 	cfg->console = CONSOLE_COM1;
 	cfg->debug = false;
+	cfg->policy.n = 0;
+	memcpy(cfg->salt, "thinvisor", 9);
+	cfg->salt_len = 9;
+	cfg->iter = 100000;
+	cfg->keysize = 512;
 
 	while (*s) {
 		while (*s == ' ' || *s == '\t')
@@ -106,6 +133,31 @@ int cmdline_parse(const char *s, struct hv_config *cfg, char *err, size_t errlen
 				cfg->console = CONSOLE_NONE;
 			else {
 				tv_snprintf(err, errlen, "console=%.*s: expected com1, com2 or none", (int)vlen, val);
+				return -EINVAL;
+			}
+		} else if (val && word_is(w, klen, "storage.policy")) {
+			if (policy_parse(val, vlen, &cfg->policy, err, errlen))
+				return -EINVAL;
+		} else if (val && word_is(w, klen, "storage.salt")) {
+			if (vlen == 0 || vlen % 2 || vlen / 2 > sizeof(cfg->salt) || parse_hex(val, vlen, cfg->salt)) {
+				tv_snprintf(err, errlen, "storage.salt=%.*s: expected 1 to 64 bytes in hex", (int)vlen, val);
+				return -EINVAL;
+			}
+			cfg->salt_len = (u32)(vlen / 2);
+		} else if (val && word_is(w, klen, "storage.iter")) {
+			u64 it;
+			if (parse_size(val, vlen, &it) || it == 0 || it > 100000000) {
+				tv_snprintf(err, errlen, "storage.iter=%.*s: expected 1 to 100000000", (int)vlen, val);
+				return -EINVAL;
+			}
+			cfg->iter = (u32)it;
+		} else if (val && word_is(w, klen, "storage.keysize")) {
+			if (word_is(val, vlen, "256"))
+				cfg->keysize = 256;
+			else if (word_is(val, vlen, "512"))
+				cfg->keysize = 512;
+			else {
+				tv_snprintf(err, errlen, "storage.keysize=%.*s: expected 256 or 512", (int)vlen, val);
 				return -EINVAL;
 			}
 		} else {

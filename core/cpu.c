@@ -55,6 +55,10 @@ void cpu_tables_init(void)
 	} __attribute__((packed)) gdtr = { sizeof(gdt) - 1, (u64)gdt }, idtr = { sizeof(idt) - 1, (u64)idt };
 	u64 t = (u64)&tss;
 
+	/* SSE for the AES-NI path (which saves the guest's vector registers itself). */
+	write_cr4(read_cr4() | (1ull << 9) | (1ull << 10));	/* OSFXSR, OSXMMEXCPT */
+	write_cr0(read_cr0() & ~((1ull << 2) | (1ull << 3)));	/* no EM, no TS */
+
 	gdt[1] = 0x00AF9A000000FFFFull;	/* 0x08 code */
 	gdt[2] = 0x00CF92000000FFFFull;	/* 0x10 data */
 	gdt[3] = (sizeof(tss) - 1) | ((t & 0xFFFFFF) << 16) | (0x89ull << 40) | (((t >> 24) & 0xFF) << 56);

@@ -4,6 +4,8 @@
  */
 #include "tv/cpu.h"
 #include "tv/hv.h"
+#include "tv/io.h"
+#include "tv/storage.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 
@@ -109,11 +111,6 @@ static void handle_msr(struct vcpu *v)
 	vcpu_inject(v, EXC_GP, true, 0);
 }
 
-static void handle_io(struct vcpu *v)
-{
-	/* No port is intercepted yet: reaching here is a bug, not a guest act. */
-	panic("unexpected I/O exit, port %x\n", v->exit.io.port);
-}
 
 static void handle_hypercall(struct vcpu *v)
 {
@@ -179,6 +176,7 @@ static void handle_virt_insn(struct vcpu *v)
 static void handle_shutdown(struct vcpu *v)
 {
 	(void)v;
+	storage_wipe();
 	hv_stop(TV_EXIT_GUEST_DEAD, "guest shut down (triple fault)\n");
 }
 
@@ -199,7 +197,7 @@ static const exit_handler exit_handlers[TV_EV_COUNT] = {
 	[TV_EV_CPUID] = handle_cpuid,
 	[TV_EV_MSR_READ] = handle_msr,
 	[TV_EV_MSR_WRITE] = handle_msr,
-	[TV_EV_IO] = handle_io,
+	[TV_EV_IO] = io_handle_exit,
 	[TV_EV_HYPERCALL] = handle_hypercall,
 	[TV_EV_NPF_MMIO] = handle_npf,
 	[TV_EV_HVMEM] = handle_hvmem,

@@ -66,3 +66,12 @@ void log_printf(enum log_level level, const char *fmt, ...)
 		uart_putc(*p);
 	}
 }
+
+int log_getc(void)
+{
+	if (!uart_port)
+		panic("a passphrase is needed but there is no console (console=none)\n");
+	while (!(inb(uart_port + 5) & 0x01))
+		__asm__ volatile("pause");
+	return inb(uart_port);
+}

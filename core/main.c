@@ -1,6 +1,9 @@
 /* Start-up: from the multiboot entry to the first guest instruction. */
 #include "tv/cpu.h"
 #include "tv/hv.h"
+#include "tv/io.h"
+#include "tv/pci.h"
+#include "tv/storage.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 
@@ -65,6 +68,10 @@ void hv_boot(u32 magic, u32 info)
 
 	mem_setup();
 	cpu_tables_init();
+	io_init();
+	storage_take_key_module();
+	pci_init();
+	storage_need_key();
 
 	struct cpu_state st;
 	guest_prepare(&st);

@@ -95,7 +95,8 @@ void mem_setup(void)
 	for (u32 i = 0; i < hv.boot.nmods; i++)
 		if (in_hv_region(hv.boot.mods[i].start, hv.boot.mods[i].end - hv.boot.mods[i].start))
 			panic("boot module %u lies where the hypervisor region must go; use a smaller hvmem=\n", i);
-	hv.max_phys = ALIGN_UP(MAX(GiB(4), memmap_ram_top(map)), GiB(1));
+	hv.ram_top = memmap_ram_top(map);
+	hv.max_phys = ALIGN_UP(MAX(GiB(4), hv.ram_top), GiB(1));
 	log_info("hv region 0x%016lx-0x%016lx\n", hv.region_base, hv.region_base + hv.region_size);
 
 	/* Until we switch, the early identity map reaches the pool. */

@@ -8,6 +8,12 @@
 #   linux/initramfs.cpio.gz    busybox-static, /init = tools/initramfs/init,
 #                              storage modules in /lib/modules/<version>/ and
 #                              their insmod order in /lib/modules/load-order
+#                              (all of them) and /lib/modules/load-order-ide
+#                              (only what -machine pc IDE + ext4 + dm-crypt
+#                              need); the host's e2fsprogs (mke2fs/mkfs.ext4,
+#                              e2fsck, debugfs), dmsetup and coreutils date
+#                              (as tvdate, for +%s%N), with their shared libraries
+#                              and the dynamic loader, as resolved by ldd
 #   linux/kernel-version       the kernel's release string (uname -r)
 #
 # The kernel .deb is fetched with `apt-get download` (the package that the
@@ -47,6 +53,29 @@ MODULES=(
 	dm-mod dm-crypt xts aesni_intel
 	ext4
 )
+# The subset /init loads for tvmodules=ide and the storage test modes:
+# PIIX IDE, the disk driver, ext4 (crc32c is its soft dependency) and the
+# dm-crypt path (aesni_intel fails with ENODEV on CPUs without AES-NI; the
+# kernel's built-in aes-generic then serves xts(aes)).
+MODULES_IDE=(
+	ata_piix sd_mod
+	ext4 crc32c_generic
+	dm-mod dm-crypt xts aesni_intel
+)
+# Dynamically linked host programs copied into the initramfs (busybox lacks
+# them or their options): name in the initramfs's /bin, then the host program.
+# Debian's busybox shell runs its own applets before searching PATH, so a
+# program that shares an applet's name (date, mke2fs, mkfs.ext2) is only
+# reached by its full path or another name: coreutils date is /bin/tvdate,
+# and scripts call mkfs.ext4.
+HOST_PROGS=(
+	mke2fs:mke2fs e2fsck:e2fsck debugfs:debugfs dmsetup:dmsetup tvdate:date
+)
+# Extra names for them (link -> program).
+HOST_LINKS=(
+	mkfs.ext4:mke2fs mkfs.ext3:mke2fs mkfs.ext2:mke2fs
+	fsck.ext4:e2fsck fsck.ext3:e2fsck fsck.ext2:e2fsck
+)
 
 log() { echo "linux-kit: $*"; }
 die() {
@@ -54,7 +83,7 @@ die() {
 	exit 1
 }
 
-for tool in apt-cache apt-get dpkg dpkg-deb depmod modprobe cpio gzip busybox sha256sum; do
+for tool in apt-cache apt-get dpkg dpkg-deb depmod modprobe cpio gzip busybox sha256sum ldd; do
 	command -v "$tool" >/dev/null 2>&1 || die "missing tool '$tool' (run tools/deps.sh as root)"
 done
 [[ -r $init_src ]] || die "missing $init_src"
@@ -170,8 +199,9 @@ fi
 
 # The modules in load order, dependencies first, each once ("builtin" ones
 # need no file).  Paths are relative to $kroot.
-mapfile -t order < <(
-	for m in "${MODULES[@]}"; do
+module_order() {
+	local m
+	for m in "$@"; do
 		modprobe -d "$kdir" -S "$kver" --show-depends "$m" ||
 			echo "MISSING $m"
 	done | awk -v root="$kroot/" '
@@ -181,16 +211,47 @@ mapfile -t order < <(
 			if (index(p, root) == 1) p = substr(p, length(root) + 1)
 			if (!(p in seen)) { seen[p] = 1; print p }
 		}'
-)
-for p in "${order[@]}"; do
+}
+mapfile -t order < <(module_order "${MODULES[@]}")
+mapfile -t order_ide < <(module_order "${MODULES_IDE[@]}")
+for p in "${order[@]}" "${order_ide[@]}"; do
 	[[ $p != MISSING\ * ]] || die "module ${p#MISSING } not found in kernel $kver"
+done
+for p in "${order_ide[@]}"; do
+	[[ " ${order[*]} " == *" $p "* ]] || die "MODULES_IDE needs $p, which MODULES lacks"
+done
+
+# The host programs and every shared object they load (ldd; the loader too).
+find_prog() { # NAME -> path on this host
+	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1" 2>/dev/null
+}
+prog_paths=()
+for e in "${HOST_PROGS[@]}"; do
+	src=$(find_prog "${e#*:}") ||
+		die "missing host program '${e#*:}' (run tools/deps.sh as root: e2fsprogs, dmsetup, coreutils)"
+	ldd "$src" >/dev/null 2>&1 || die "ldd $src failed (not a dynamic executable?)"
+	prog_paths+=("$src")
+done
+mapfile -t libs < <(
+	for src in "${prog_paths[@]}"; do
+		ldd "$src"
+	done | awk '
+		$2 == "=>" && $3 ~ /^\// { print $3; next }
+		$1 ~ /^\// { print $1 }' | LC_ALL=C sort -u
+)
+((${#libs[@]})) || die "ldd found no shared libraries for ${prog_paths[*]}"
+for l in "${libs[@]}"; do
+	[[ -e $l ]] || die "shared library $l (from ldd) does not exist"
 done
 
 stamp=$(
 	{
 		sha256sum "${BASH_SOURCE[0]}" "$init_src" "$busybox_bin"
+		sha256sum "${prog_paths[@]}" "${libs[@]}"
+		[[ ! -e /etc/mke2fs.conf ]] || sha256sum /etc/mke2fs.conf
 		echo "$kpkg $kdebver"
 		printf '%s\n' "${order[@]}"
+		printf 'ide %s\n' "${order_ide[@]}"
 	} | sha256sum | cut -d' ' -f1
 )
 if [[ -f $out/initramfs.cpio.gz && $(cat "$out/initramfs.stamp" 2>/dev/null || true) == "$stamp" ]]; then
@@ -215,12 +276,33 @@ while read -r applet; do
 	ln -s busybox "$stage/bin/$applet"
 done < <("$stage/bin/busybox" --list)
 install -m 0755 "$init_src" "$stage/init"
+# The host programs replace busybox applet links of the same name (busybox's
+# mke2fs cannot make ext4); their libraries go to the same paths as on the
+# host, which the loader searches by default.
+i=0
+for e in "${HOST_PROGS[@]}"; do
+	rm -f "$stage/bin/${e%%:*}"
+	cp -L "${prog_paths[i]}" "$stage/bin/${e%%:*}"
+	chmod 0755 "$stage/bin/${e%%:*}"
+	i=$((i + 1))
+done
+for e in "${HOST_LINKS[@]}"; do
+	rm -f "$stage/bin/${e%%:*}"
+	ln -s "${e#*:}" "$stage/bin/${e%%:*}"
+done
+for l in "${libs[@]}"; do
+	mkdir -p "$stage$(dirname "$l")"
+	cp -L "$l" "$stage$l"
+done
+[[ ! -e /etc/mke2fs.conf ]] || cp /etc/mke2fs.conf "$stage/etc/mke2fs.conf"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$stage/etc/group"
 
+declare -A ide_path=()
 mdest=$stage/lib/modules/$kver
 mkdir -p "$mdest"
 : >"$stage/lib/modules/load-order"
+: >"$stage/lib/modules/load-order-ide"
 for p in "${order[@]}"; do
 	src=$kroot/$p
 	dst=$mdest/$p
@@ -233,6 +315,12 @@ for p in "${order[@]}"; do
 	*) cp "$src" "$dst" ;;
 	esac
 	echo "/${dst#"$stage"/}" >>"$stage/lib/modules/load-order"
+	if [[ " ${order_ide[*]} " == *" $p "* ]]; then
+		ide_path[$p]=/${dst#"$stage"/}
+	fi
+done
+for p in "${order_ide[@]}"; do
+	echo "${ide_path[$p]}" >>"$stage/lib/modules/load-order-ide"
 done
 for f in modules.builtin modules.builtin.modinfo modules.order; do
 	[[ ! -e $kroot/$f ]] || cp "$kroot/$f" "$mdest/"
@@ -245,4 +333,4 @@ depmod -b "$stage" "$kver"
 	cpio --null -o -H newc -R 0:0 --quiet) | gzip -9n >"$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
 echo "$stamp" >"$out/initramfs.stamp"
-log "wrote $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB, ${#order[@]} modules, kernel $kver)"
+log "wrote $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB, ${#order[@]} modules (${#order_ide[@]} for ide), ${#HOST_PROGS[@]} host programs + ${#libs[@]} libraries, kernel $kver)"

@@ -9,7 +9,6 @@
 #include "tv/log.h"
 #include "vmcb.h"
 
-#define IOPM_PAGES 3
 #define MSRPM_PAGES 2
 
 struct svm_vcpu {
@@ -88,7 +87,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 
 	s->vmcb_pa = alloc_or_die(1);
 	s->host_pa = alloc_or_die(1);
-	s->iopm_pa = alloc_or_die(IOPM_PAGES);
+	s->iopm_pa = hv.iobitmap_pa;
 	s->msrpm_pa = alloc_or_die(MSRPM_PAGES);
 	s->vmcb = pool_va(&hv.pool, s->vmcb_pa);
 	s->msrpm = pool_va(&hv.pool, s->msrpm_pa);
@@ -176,6 +175,16 @@ static u32 decode(struct vcpu *v, u8 *vmcb)
 		e->io.in = e->info1 & 1;
 		e->io.str = e->info1 & 4;
 		e->io.rep = e->info1 & 8;
+		if (e->io.str) {
+			/* Address size from the exit (decode assists) or from CS. */
+			u16 cs_attr = F16(vmcb, VMCB_CS + 2);
+			if (e->info1 & (7u << 7))
+				e->io.addr_size = (e->info1 & (1u << 9)) ? 8 : (e->info1 & (1u << 8)) ? 4 : 2;
+			else
+				e->io.addr_size = ((v->efer & EFER_LMA) && (cs_attr & 0x200)) ? 8 :
+						  (cs_attr & 0x400) ? 4 : 2;
+			e->io.seg_base = e->io.addr_size == 8 ? 0 : F64(vmcb, (e->io.in ? VMCB_ES : VMCB_DS) + 8);
+		}
 		return TV_EV_IO;
 	case SVM_EXIT_NPF:
 		e->npf.gpa = e->info2;

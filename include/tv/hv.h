@@ -22,6 +22,9 @@ struct hv {
 	struct memmap guest_map;	/* what the guest is told */
 	u32 vendor;			/* index into arch_table */
 	u64 ro_hash;			/* hash of .text and .rodata at boot */
+	u8 *iobitmap;			/* intercepted ports, shared by all CPUs */
+	u64 iobitmap_pa;
+	u64 ram_top;			/* end of the highest RAM of the original map */
 };
 
 extern struct hv hv;

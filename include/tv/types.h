@@ -35,5 +35,9 @@ static inline bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
 #define ENOENT 2
 #define ENOEXEC 8
 #define EEXIST 17
+#define EFAULT 14
+#define EACCES 13
+#define EIO 5
+#define EBUSY 16
 
 #endif

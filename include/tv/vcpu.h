@@ -23,7 +23,7 @@ struct vm_exit {
 	u32 insn_len;		/* length of the exiting instruction, 0 if unknown */
 	u64 reason, info1, info2;	/* raw vendor values, for the log */
 	union {
-		struct { u16 port; u8 size; bool in, str, rep; } io;
+		struct { u16 port; u8 size, addr_size; bool in, str, rep; u64 seg_base; } io;
 		struct { u64 gpa; bool write, fetch; } npf;
 		struct { u32 msr; } msr;
 		struct { u8 vector; } exc;

@@ -1,0 +1,128 @@
+/*
+ * PCI configuration mediation (ports 0xCF8/0xCFC).  The guest's address
+ * latch is virtual; every guest data access is replayed on the hardware
+ * with its address, so the guest reaches every device exactly as before.
+ * Storage controllers are found by class code at boot, and every guest
+ * write to one of their configuration registers is followed by a re-read
+ * of where their ports now are.
+ */
+#include "tv/cpu.h"
+#include "tv/hv.h"
+#include "tv/io.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+#include "tv/pci.h"
+#include "tv/storage.h"
+
+static struct pci_dev devs[PCI_MAX_DEVS];
+static u32 ndevs;
+static u32 guest_cf8;
+
+void ata_attach(const struct pci_dev *d, u32 instance);
+void ata_pci_changed(u32 instance);
+u32 ata_controllers(void);
+
+static u32 cfg_read(u32 addr)
+{
+	outl(0xCF8, addr);
+	u32 v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"((u16)0xCFC));
+	return v;
+}
+
+u32 pci_read32(const struct pci_dev *d, u16 reg)
+{
+	return cfg_read(pci_addr(d->bus, d->dev, d->fn, reg));
+}
+
+void pci_write32(const struct pci_dev *d, u16 reg, u32 val)
+{
+	outl(0xCF8, pci_addr(d->bus, d->dev, d->fn, reg));
+	outl(0xCFC, val);
+}
+
+static void scan_bus(u8 bus, u32 depth)
+{
+	for (u8 dev = 0; dev < 32; dev++) {
+		for (u8 fn = 0; fn < 8; fn++) {
+			u32 id = cfg_read(pci_addr(bus, dev, fn, 0));
+			if ((id & 0xFFFF) == 0xFFFF) {
+				if (fn == 0)
+					break;
+				continue;
+			}
+			u32 hdr = cfg_read(pci_addr(bus, dev, fn, 0x0C)) >> 16 & 0xFF;
+			u32 cls = cfg_read(pci_addr(bus, dev, fn, 0x08)) >> 8;
+			if (ndevs < PCI_MAX_DEVS)
+				devs[ndevs++] = (struct pci_dev){ bus, dev, fn, (u16)id, (u16)(id >> 16), cls,
+								  PCI_OWNER_NONE, 0 };
+			if ((hdr & 0x7F) == 1 && depth < 8) {	/* PCI-PCI bridge */
+				u8 sec = (u8)(cfg_read(pci_addr(bus, dev, fn, 0x18)) >> 8);
+				if (sec > bus)
+					scan_bus(sec, depth + 1);
+			}
+			if (fn == 0 && !(hdr & 0x80))
+				break;
+		}
+	}
+}
+
+void pci_init(void)
+{
+	scan_bus(0, 0);
+	for (u32 i = 0; i < ndevs; i++) {
+		struct pci_dev *d = &devs[i];
+		log_debug("pci %02x:%02x.%u %04x:%04x class %06x\n", d->bus, d->dev, d->fn, d->vendor,
+			  d->device, d->class);
+		if ((d->class >> 8) == 0x0101) {	/* IDE controller */
+			d->owner = PCI_OWNER_ATA;
+			d->instance = ata_controllers();
+			ata_attach(d, d->instance);
+		}
+	}
+	if (io_claim(0xCF8, 8, IO_PCI, 0))
+		panic("cannot intercept PCI configuration ports\n");
+}
+
+static struct pci_dev *find(u32 addr)
+{
+	u8 bus = (u8)(addr >> 16), dev = (addr >> 11) & 31, fn = (addr >> 8) & 7;
+
+	for (u32 i = 0; i < ndevs; i++)
+		if (devs[i].bus == bus && devs[i].dev == dev && devs[i].fn == fn)
+			return &devs[i];
+	return NULL;
+}
+
+void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data, u32 count)
+{
+	u8 *p = data;
+
+	(void)v;
+	(void)instance;
+	for (u32 i = 0; i < count; i++, p += size) {
+		if (port == 0xCF8 && size == 4) {
+			if (in)
+				memcpy(p, &guest_cf8, 4);
+			else
+				memcpy(&guest_cf8, p, 4);
+			continue;
+		}
+		if (port < 0xCFC || !(guest_cf8 & 0x80000000u)) {
+			/* 0xCF9 (reset control) and friends, or config disabled. */
+			if (port == 0xCF9 && size == 1 && !in && (*p & 0x04))
+				storage_wipe();		/* the machine resets: forget the key */
+			io_passthrough(port, size, in, p, 1);
+			continue;
+		}
+		outl(0xCF8, guest_cf8);
+		io_passthrough(port, size, in, p, 1);
+		if (!in) {
+			struct pci_dev *d = find(guest_cf8);
+			u32 reg = (guest_cf8 & 0xFC) + (port - 0xCFCu);
+			/* Command register or a BAR: the device's ports may have moved. */
+			if (d && d->owner == PCI_OWNER_ATA && (reg < 0x08 || (reg >= 0x10 && reg < 0x28)))
+				ata_pci_changed(d->instance);
+		}
+	}
+}

@@ -1,0 +1,37 @@
+/* PCI configuration space: the hypervisor's own access and guest mediation. */
+#ifndef TV_PCI_H
+#define TV_PCI_H
+
+#include "tv/types.h"
+
+#define PCI_MAX_DEVS 64
+
+struct pci_dev {
+	u8 bus, dev, fn;
+	u16 vendor, device;
+	u32 class;		/* class << 16 | subclass << 8 | prog-if */
+	u8 owner;		/* which mediator took it (PCI_OWNER_*) */
+	u32 instance;
+};
+
+#define PCI_OWNER_NONE 0
+#define PCI_OWNER_ATA 1
+
+/* Configuration address as written to port 0xCF8. */
+static inline u32 pci_addr(u8 bus, u8 dev, u8 fn, u16 reg)
+{
+	return 0x80000000u | (u32)bus << 16 | (u32)(dev & 31) << 11 | (u32)(fn & 7) << 8 | (reg & 0xFC);
+}
+
+u32 pci_read32(const struct pci_dev *d, u16 reg);
+void pci_write32(const struct pci_dev *d, u16 reg, u32 val);
+
+/* Decode a BAR as an I/O port base (0 if it is not an I/O BAR). */
+static inline u16 pci_bar_io(u32 bar)
+{
+	return (bar & 1) ? (u16)(bar & 0xFFFC) : 0;
+}
+
+void pci_init(void);
+
+#endif
