@@ -254,6 +254,7 @@ xts_unit(const u8 (*rk)[16], const unsigned nr, bool enc, v2di *tp, u8 *dst, con
 		b6 = loadu(src + 0x60) ^ t6 ^ k0;
 		b7 = loadu(src + 0x70) ^ t7 ^ k0;
 		if (enc) {
+#pragma GCC unroll 14
 			for (r = 1; r < nr; r++) {
 				v2di kr = rkey(rk, r);
 
@@ -275,6 +276,7 @@ xts_unit(const u8 (*rk)[16], const unsigned nr, bool enc, v2di *tp, u8 *dst, con
 			b6 = aesenclast(b6, kl ^ t6);
 			b7 = aesenclast(b7, kl ^ t7);
 		} else {
+#pragma GCC unroll 14
 			for (r = 1; r < nr; r++) {
 				v2di kr = rkey(rk, r);
 

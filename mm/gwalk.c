@@ -43,8 +43,9 @@ int gwalk(const struct physmem *pm, const struct guest_paging *pg, u64 gva, bool
 		return 0;
 	}
 
-	int levels = (pg->efer & (1ull << 10)) ? 4 : 3;	/* long mode or PAE */
-	u64 table = levels == 4 ? pg->cr3 & ADDR_MASK : pg->cr3 & 0xFFFFFFE0ull;
+	/* PAE, long mode with four levels, or five (CR4.LA57). */
+	int levels = !(pg->efer & (1ull << 10)) ? 3 : (pg->cr4 & (1ull << 12)) ? 5 : 4;
+	u64 table = levels >= 4 ? pg->cr3 & ADDR_MASK : pg->cr3 & 0xFFFFFFE0ull;
 	bool writable = true;
 	for (int l = levels; l >= 1; l--) {
 		unsigned shift = 12 + 9 * (unsigned)(l - 1);

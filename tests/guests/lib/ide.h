@@ -154,6 +154,9 @@ extern struct ide_pci ide_pci;
 /* Find the controller (class 01:01), enable I/O + bus mastering, fill
  * ide_pci; fail() the test if there is none. */
 void ide_pci_init(void);
+/* Config space of the IDE function (dword access). */
+uint32_t ide_pci_read(uint8_t off);
+void ide_pci_write(uint8_t off, uint32_t v);
 /* Set up drive (channel, slave), IDENTIFY it and print it; fail() if absent. */
 void ide_setup(struct ide_drive *d, int channel, int slave);
 /* SRST on the drive's channel; returns the status afterwards. */
@@ -182,7 +185,8 @@ int ide_cmd_is_write(uint8_t cmd);
 #define IDE_F_WRITE     0x01 /* data goes to the device (for unknown opcodes) */
 #define IDE_F_MULT      0x02 /* DRQ blocks of d->mult sectors (for unknown opcodes) */
 struct ide_pio_hooks {
-	/* called after `after_sectors` sectors have moved (0 = never) */
+	uint16_t feature; /* features register value (default 0) */
+	/* fn is called after `after_sectors` sectors have moved (0 = never) */
 	uint32_t after_sectors;
 	void (*fn)(struct ide_drive *d, void *arg);
 	void *arg;
@@ -267,5 +271,32 @@ struct deadline {
 void deadline_start(struct deadline *t, uint32_t seconds);
 int deadline_passed(struct deadline *t);
 extern uint32_t ide_timeout_s; /* per-command timeout, default 60 */
+
+
+/* ---- test helpers shared by the ide_* guests ---- */
+#ifndef TG_IDE_HELPERS
+#define TG_IDE_HELPERS
+extern struct ide_prd *ide_prdt; /* 64 KiB-aligned table of 8192 entries */
+extern uint8_t *ide_stage;	 /* staging buffer for scatter lists */
+extern uint32_t ide_stage_size;
+/* Allocate ide_prdt and a staging buffer of stage_bytes (after mem_init). */
+void ide_bufs_init(uint32_t stage_bytes);
+#define SENTINEL 0xA5A5A5A5u
+/* Pattern (lba, seed) into the segments, then a DMA write through them. */
+struct ide_res dma_write_sg(struct ide_drive *d, uint8_t cmd, uint64_t lba, uint32_t count,
+			    uint32_t seed, const struct sg *sg, int n);
+/* Segments filled with SENTINEL, DMA read, gathered into ide_stage and
+ * compared with the pattern: *bad = differing sectors (count if the
+ * command failed). */
+struct ide_res dma_read_sg(struct ide_drive *d, uint8_t cmd, uint64_t lba, uint32_t count,
+			   uint32_t seed, const struct sg *sg, int n, uint32_t *bad,
+			   const char *what);
+/* One contiguous buffer split into segments of at most maxseg bytes. */
+int sg_simple(struct sg *sg, int max, void *buf, uint32_t bytes, uint32_t maxseg);
+/* "DISK FIRST COUNT SEED EXPECT": what the runner should find on disk. */
+void disk_note(uint64_t first, uint32_t count, uint32_t seed, const char *expect);
+/* Parse "A,B,C" numbers of argument key (returns how many were parsed). */
+int arg_numbers(const char *key, uint64_t *v, int max);
+#endif
 
 #endif
