@@ -43,6 +43,7 @@ void hv_stop(u32 status, const char *fmt, ...)
 	__builtin_unreachable();
 }
 
+void platform_init(void);
 void hv_boot(u32 magic, u32 info);
 void hv_boot(u32 magic, u32 info)
 {
@@ -71,6 +72,7 @@ void hv_boot(u32 magic, u32 info)
 	io_init();
 	storage_take_key_module();
 	pci_init();
+	platform_init();
 	storage_need_key();
 
 	struct cpu_state st;

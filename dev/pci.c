@@ -110,8 +110,11 @@ void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data
 		}
 		if (port < 0xCFC || !(guest_cf8 & 0x80000000u)) {
 			/* 0xCF9 (reset control) and friends, or config disabled. */
-			if (port == 0xCF9 && size == 1 && !in && (*p & 0x04))
-				storage_wipe();		/* the machine resets: forget the key */
+			if (port == 0xCF9 && size == 1 && !in && (*p & 0x04)) {
+				log_info("guest resets the machine (port cf9)\n");
+				storage_wipe();		/* forget the key */
+				log_drain();
+			}
 			io_passthrough(port, size, in, p, 1);
 			continue;
 		}
