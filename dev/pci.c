@@ -123,8 +123,8 @@ void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data
 		if (!in) {
 			struct pci_dev *d = find(guest_cf8);
 			u32 reg = (guest_cf8 & 0xFC) + (port - 0xCFCu);
-			/* Command register or a BAR: the device's ports may have moved. */
-			if (d && d->owner == PCI_OWNER_ATA && (reg < 0x08 || (reg >= 0x10 && reg < 0x28)))
+			/* Command, programming interface or a BAR: the ports may have moved. */
+			if (d && d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
 				ata_pci_changed(d->instance);
 		}
 	}
