@@ -183,7 +183,7 @@ static int parse_mb2(u64 info_pa, const struct physmem *pm, struct bootinfo *bi,
 				*err = "multiboot2 memory map entry too small";
 				return -EINVAL;
 			}
-			for (u32 e = 16; e + 24 <= size; e += esize)
+			for (u64 e = 16; e + 24 <= size; e += esize)
 				if (memmap_add(&bi->mmap, rd64(tag + e), rd64(tag + e + 8), rd32(tag + e + 16))) {
 					*err = "memory map has too many entries";
 					return -EINVAL;

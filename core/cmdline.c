@@ -10,9 +10,10 @@ int parse_size(const char *s, size_t len, u64 *out)
 	if (len == 0)
 		return -EINVAL;
 	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		u64 d = (u64)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -ERANGE;
-		v = v * 10 + (u64)(s[i] - '0');
+		v = v * 10 + d;
 	}
 	if (i == 0)
 		return -EINVAL;

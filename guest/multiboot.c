@@ -9,7 +9,7 @@
 
 #define MB1_HDR_MAGIC 0x1BADB002u
 #define MB1_AOUT_KLUDGE (1u << 16)
-#define MB1_KNOWN_REQ 0x7u	/* page-align modules, memory info, video mode */
+#define MB1_KNOWN_REQ 0x3u	/* page-align modules, memory info (no video mode) */
 
 #define MBI_PA (GUEST_SCRATCH + 0x0000)
 #define LOADER_PA (GUEST_SCRATCH + 0x0100)
@@ -50,6 +50,8 @@ static int load_segment(const struct physmem *pm, const struct guest_image *img,
 		*err = "multiboot kernel segment lies outside the file";
 		return -ENOEXEC;
 	}
+	if (memsz == 0)
+		return 0;
 	if (!dest_ok(img, pa, memsz)) {
 		*err = "multiboot kernel segment does not fit in usable guest RAM";
 		return -ENOMEM;

@@ -17,7 +17,7 @@ const struct pt_format pt_format_ept = {
 void pool_init(struct page_pool *p, u64 start, u64 end, uintptr_t va_base)
 {
 	p->start = ALIGN_UP(start, 4096);
-	p->end = ALIGN_DOWN(end, 4096);
+	p->end = MAX(ALIGN_DOWN(end, 4096), p->start);
 	p->next = p->start;
 	p->va_base = va_base + (uintptr_t)(p->start - start);
 }
