@@ -5,11 +5,11 @@ BUILD ?= build
 CC ?= gcc
 HV_CC := gcc
 
-HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S \
+HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S \
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
 	core/io.c core/platform.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
-	arch/svm/svm.c dev/pci.c dev/ata.c dev/ata_cmd.c storage/storage.c storage/policy.c \
+	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/ata.c dev/ata_cmd.c storage/storage.c storage/policy.c \
 	crypto/aes.c crypto/xts.c crypto/sha256.c crypto/pbkdf2.c crypto/aesni.c
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -45,7 +45,7 @@ $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c mm/gwalk.c \
-	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c
+	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/unit/*.h)
@@ -54,6 +54,14 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/uni
 
 unit: $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
 	tests/unit/run.sh $(BUILD)/unit $(UNIT_TESTS)
+
+# Host tools: image encryption/checking with OpenSSL, our XTS against OpenSSL.
+HOST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itests/guests/lib
+$(BUILD)/tools/tvcrypt: tools/tvcrypt.c tests/guests/lib/pattern.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< -o $@ -lcrypto
+
+tools: $(BUILD)/tools/tvcrypt
 
 guests:
 	$(MAKE) -C tests/guests BUILD=$(abspath $(BUILD))
@@ -74,4 +82,4 @@ test:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit guests system grub e2e test clean
+.PHONY: all unit tools guests system grub e2e test clean
