@@ -14,6 +14,10 @@
 #define MSR_SMM_CTL 0xC0010116u
 #define MSR_VM_HSAVE_PA 0xC0010117u
 #define MSR_SVM_KEY 0xC0010118u
+#define MSR_FEATURE_CONTROL 0x3Au	/* Intel: lock and VMX enables */
+#define FEATURE_CONTROL_LOCKED 1u	/* what the guest reads: locked, VMX off */
+#define MSR_VMX_FIRST 0x480u		/* Intel VMX capability MSRs */
+#define MSR_VMX_LAST 0x491u
 
 static void skip_insn(struct vcpu *v)
 {
@@ -102,11 +106,19 @@ static void handle_msr(struct vcpu *v)
 		skip_insn(v);
 		return;
 	}
+	/* Firmware locked VMX off: so it reads, and it cannot be written. */
+	if (msr == MSR_FEATURE_CONTROL && !write) {
+		v->gpr[R_AX] = FEATURE_CONTROL_LOCKED;
+		v->gpr[R_DX] = 0;
+		skip_insn(v);
+		return;
+	}
 	/*
 	 * The MSRs of the virtualization extensions we hide (and MSRs outside
 	 * the ranges the permission map covers): as on a CPU without them.
 	 */
-	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA || msr == MSR_SVM_KEY)
+	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA || msr == MSR_SVM_KEY || msr == MSR_FEATURE_CONTROL ||
+	    (msr >= MSR_VMX_FIRST && msr <= MSR_VMX_LAST))
 		log_warn("guest %s of MSR %x refused\n", write ? "write" : "read", msr);
 	vcpu_inject(v, EXC_GP, true, 0);
 }

@@ -67,6 +67,15 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	}
 }
 
+void log_raw(const char *s)
+{
+	for (; uart_port && *s; s++) {
+		if (*s == '\n')
+			uart_putc('\r');
+		uart_putc(*s);
+	}
+}
+
 int log_getc(void)
 {
 	if (!uart_port)

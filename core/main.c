@@ -11,7 +11,7 @@ struct hv hv;
 struct vcpu *current_vcpu;
 static struct vcpu bsp_vcpu;
 
-const struct arch_ops *const arch_table[ARCH_COUNT] = { [ARCH_SVM] = &svm_ops };
+const struct arch_ops *const arch_table[ARCH_COUNT] = { [ARCH_SVM] = &svm_ops, [ARCH_VMX] = &vmx_ops };
 
 void hv_stop(u32 status, const char *fmt, ...)
 {
@@ -43,6 +43,24 @@ void hv_stop(u32 status, const char *fmt, ...)
 	__builtin_unreachable();
 }
 
+/* The backend for this CPU, from its CPUID vendor and feature bits. */
+static u32 pick_vendor(void)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	char id[13];
+
+	memcpy(id, &r.ebx, 4);
+	memcpy(id + 4, &r.edx, 4);
+	memcpy(id + 8, &r.ecx, 4);
+	id[12] = '\0';
+	if ((!strcmp(id, "AuthenticAMD") || !strcmp(id, "HygonGenuine")) &&
+	    cpuid(0x80000000u, 0).eax >= 0x80000001u && (cpuid(0x80000001u, 0).ecx & (1u << 2)))
+		return ARCH_SVM;
+	if (!strcmp(id, "GenuineIntel") && r.eax >= 1 && (cpuid(1, 0).ecx & (1u << 5)))
+		return ARCH_VMX;
+	panic("cannot run on this CPU (%s): it has neither AMD SVM nor Intel VT-x\n", id);
+}
+
 void platform_init(void);
 void hv_boot(u32 magic, u32 info);
 void hv_boot(u32 magic, u32 info)
@@ -63,7 +81,7 @@ void hv_boot(u32 magic, u32 info)
 		 TV_VERSION & 0xFFFF, hv.boot.protocol == 2 ? "2" : "", hv.boot.loader);
 	log_debug("command line: '%s'\n", cl);
 
-	hv.vendor = ARCH_SVM;
+	hv.vendor = pick_vendor();
 	if (arch()->probe(&err))
 		panic("cannot run on this CPU: %s\n", err);
 

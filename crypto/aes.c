@@ -10,8 +10,8 @@
  * every row up by one (MixColumns), and ShiftRows rotates 16-bit lane r by
  * 4r bits.
  *
- * SubBytes is computed, not looked up: the GF(2^8) inverse as x^254 (four
- * bitsliced multiplications, seven squarings), then the affine map.
+ * SubBytes is computed, not looked up: the GF(2^8) inverse in a tower
+ * field GF((2^4)^2), between two linear maps (basis change and affine map).
  */
 #include "tv/crypto.h"
 #include "tv/lib.h"
@@ -117,117 +117,146 @@ static void bs_store(u8 out[64], const u64 q[8])
 		st64(out + 8 * i, w[i]);
 }
 
-/* ---- GF(2^8) = GF(2)[x] / (x^8 + x^4 + x^3 + x + 1), bitsliced ---- */
+/*
+ * ---- SubBytes through a tower field, bitsliced ----
+ *
+ * The GF(2^8) inverse is computed in GF((2^4)^2): GF(16) = GF(2)[z]/(z^4 +
+ * z + 1), GF(256) = GF(16)[y]/(y^2 + y + 10) (10 = z^3 + z; y^2 + y + 10 is
+ * irreducible).  An element is ah*y + al (bits 0-3: al, bits 4-7: ah), and
+ *     (ah y + al)^-1 = (ah y + (ah + al)) / (10 ah^2 + ah al + al^2).
+ * The change of basis from AES's polynomial basis maps x to the root
+ * 0x4c = 4y + 12 of x^8 + x^4 + x^3 + x + 1; it is folded together with
+ * the affine map of the S-box into the two 8x8 bit matrices below (found
+ * and checked against the S-box for all 256 inputs by a small script; the
+ * unit tests check the result against FIPS-197 and OpenSSL).
+ */
 
-/* r = a * b; r may alias a or b. */
-static inline __attribute__((always_inline)) void gf_mul(u64 r[8], const u64 a[8], const u64 b[8])
+/* r = a * b in GF(16). */
+static inline __attribute__((always_inline)) void gf16_mul(u64 r[4], const u64 a[4], const u64 b[4])
 {
-	u64 p[15];
-	int i, j;
+	u64 p0 = a[0] & b[0];
+	u64 p1 = (a[0] & b[1]) ^ (a[1] & b[0]);
+	u64 p2 = (a[0] & b[2]) ^ (a[1] & b[1]) ^ (a[2] & b[0]);
+	u64 p3 = (a[0] & b[3]) ^ (a[1] & b[2]) ^ (a[2] & b[1]) ^ (a[3] & b[0]);
+	u64 p4 = (a[1] & b[3]) ^ (a[2] & b[2]) ^ (a[3] & b[1]);
+	u64 p5 = (a[2] & b[3]) ^ (a[3] & b[2]);
+	u64 p6 = a[3] & b[3];
 
-	for (i = 0; i < 15; i++)
-		p[i] = 0;
-#pragma GCC unroll 8
-	for (i = 0; i < 8; i++)
-#pragma GCC unroll 8
-		for (j = 0; j < 8; j++)
-			p[i + j] ^= a[i] & b[j];
-	/* x^k = x^(k-4) + x^(k-5) + x^(k-7) + x^(k-8) for k >= 8 */
-#pragma GCC unroll 7
-	for (i = 14; i >= 8; i--) {
-		p[i - 4] ^= p[i];
-		p[i - 5] ^= p[i];
-		p[i - 7] ^= p[i];
-		p[i - 8] ^= p[i];
-	}
-	for (i = 0; i < 8; i++)
-		r[i] = p[i];
+	/* z^4 = z + 1, z^5 = z^2 + z, z^6 = z^3 + z^2 */
+	r[0] = p0 ^ p4;
+	r[1] = p1 ^ p4 ^ p5;
+	r[2] = p2 ^ p5 ^ p6;
+	r[3] = p3 ^ p6;
 }
 
-/* r = a^2 (linear); r may alias a. */
-static inline __attribute__((always_inline)) void gf_sq(u64 r[8], const u64 a[8])
+/* r = d^-1 in GF(16) (0 for 0), from the algebraic normal form of d^14. */
+static inline __attribute__((always_inline)) void gf16_inv(u64 r[4], const u64 d[4])
 {
-	u64 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-	u64 a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7];
+	u64 d01 = d[0] & d[1], d02 = d[0] & d[2], d12 = d[1] & d[2];
+	u64 d03 = d[0] & d[3], d13 = d[1] & d[3], d23 = d[2] & d[3];
+	u64 d012 = d01 & d[2], d123 = d12 & d[3], d013 = d01 & d[3], d023 = d02 & d[3];
 
-	r[0] = a0 ^ a4 ^ a6;
-	r[1] = a4 ^ a6 ^ a7;
-	r[2] = a1 ^ a5;
-	r[3] = a4 ^ a5 ^ a6 ^ a7;
-	r[4] = a2 ^ a4 ^ a7;
-	r[5] = a5 ^ a6;
-	r[6] = a3 ^ a5;
-	r[7] = a6 ^ a7;
+	r[0] = d[0] ^ d[1] ^ d[2] ^ d[3] ^ d02 ^ d12 ^ d012 ^ d123;
+	r[1] = d01 ^ d02 ^ d12 ^ d[3] ^ d13 ^ d013;
+	r[2] = d01 ^ d[2] ^ d02 ^ d[3] ^ d03 ^ d023;
+	r[3] = d[1] ^ d[2] ^ d[3] ^ d03 ^ d13 ^ d23 ^ d123;
 }
 
-/* q = q^254 (the inverse, 0 for 0). */
-static inline __attribute__((always_inline)) void gf_inv(u64 q[8])
+/* u = t^-1 in the tower field. */
+static inline __attribute__((always_inline)) void tower_inv(u64 u[8], const u64 t[8])
 {
-	u64 x2[8], x3[8], x12[8], x14[8], t[8];
+	const u64 *al = t, *ah = t + 4;
+	u64 m[4], d[4], di[4], s[4];
 
-	gf_sq(x2, q);
-	gf_mul(x3, x2, q);
-	gf_sq(t, x3);
-	gf_sq(x12, t);
-	gf_mul(x14, x12, x2);
-	gf_mul(t, x12, x3);	/* x^15 */
-	gf_sq(t, t);
-	gf_sq(t, t);
-	gf_sq(t, t);
-	gf_sq(t, t);		/* x^240 */
-	gf_mul(q, t, x14);	/* x^254 */
+	gf16_mul(m, ah, al);
+	/* d = 10 ah^2 + ah al + al^2 */
+	d[0] = ah[2] ^ ah[3] ^ m[0] ^ al[0] ^ al[2];
+	d[1] = ah[0] ^ ah[1] ^ m[1] ^ al[2];
+	d[2] = ah[1] ^ ah[2] ^ m[2] ^ al[1] ^ al[3];
+	d[3] = ah[0] ^ ah[1] ^ ah[2] ^ m[3] ^ al[3];
+	gf16_inv(di, d);
+	s[0] = ah[0] ^ al[0];
+	s[1] = ah[1] ^ al[1];
+	s[2] = ah[2] ^ al[2];
+	s[3] = ah[3] ^ al[3];
+	gf16_mul(u + 4, ah, di);
+	gf16_mul(u, s, di);
 }
 
 static void bs_sub_bytes(u64 q[8])
 {
-	u64 t[8];
-	int i;
+	u64 t[8], u[8];
 
-	gf_inv(q);
-	for (i = 0; i < 8; i++)
-		t[i] = q[i];
-	/* b_i ^ b_(i+4) ^ b_(i+5) ^ b_(i+6) ^ b_(i+7) ^ 0x63_i */
-	for (i = 0; i < 8; i++)
-		q[i] = t[i] ^ t[(i + 4) & 7] ^ t[(i + 5) & 7] ^ t[(i + 6) & 7] ^ t[(i + 7) & 7];
-	q[0] = ~q[0];
-	q[1] = ~q[1];
-	q[5] = ~q[5];
-	q[6] = ~q[6];
+	/* to the tower basis */
+	t[0] = q[0] ^ q[5];
+	t[1] = q[2] ^ q[3] ^ q[5];
+	t[2] = q[1] ^ q[6] ^ q[7];
+	t[3] = q[1] ^ q[3] ^ q[6] ^ q[7];
+	t[4] = q[2] ^ q[3] ^ q[4] ^ q[6] ^ q[7];
+	t[5] = q[2] ^ q[3] ^ q[5] ^ q[7];
+	t[6] = q[1] ^ q[4] ^ q[5] ^ q[6];
+	t[7] = q[5] ^ q[7];
+	tower_inv(u, t);
+	/* back, with the affine map and its constant 0x63 */
+	q[0] = ~(u[0] ^ u[4] ^ u[5] ^ u[7]);
+	q[1] = ~(u[0] ^ u[2]);
+	q[2] = u[0] ^ u[1] ^ u[3];
+	q[3] = u[0] ^ u[4] ^ u[6];
+	q[4] = u[0] ^ u[1] ^ u[2] ^ u[4] ^ u[5] ^ u[7];
+	q[5] = ~(u[1] ^ u[2] ^ u[4] ^ u[5] ^ u[7]);
+	q[6] = ~(u[4] ^ u[7]);
+	q[7] = u[1] ^ u[2] ^ u[3] ^ u[4];
 }
 
 static void bs_inv_sub_bytes(u64 q[8])
 {
-	u64 t[8];
-	int i;
+	u64 t[8], u[8];
 
-	/* y ^ 0x63, then the inverse linear map y_(i+2) ^ y_(i+5) ^ y_(i+7) */
-	for (i = 0; i < 8; i++)
-		t[i] = q[i];
-	t[0] = ~t[0];
-	t[1] = ~t[1];
-	t[5] = ~t[5];
-	t[6] = ~t[6];
-	for (i = 0; i < 8; i++)
-		q[i] = t[(i + 2) & 7] ^ t[(i + 5) & 7] ^ t[(i + 7) & 7];
-	gf_inv(q);
+	/* the inverse affine map (constant included), to the tower basis */
+	t[0] = ~(q[4] ^ q[5]);
+	t[1] = ~(q[0] ^ q[1] ^ q[5]);
+	t[2] = q[1] ^ q[4] ^ q[5];
+	t[3] = q[0] ^ q[1] ^ q[2] ^ q[4];
+	t[4] = ~(q[1] ^ q[2] ^ q[7]);
+	t[5] = ~(q[0] ^ q[4] ^ q[5] ^ q[6]);
+	t[6] = q[1] ^ q[2] ^ q[3] ^ q[4] ^ q[5] ^ q[7];
+	t[7] = q[1] ^ q[2] ^ q[6] ^ q[7];
+	tower_inv(u, t);
+	/* back to the polynomial basis */
+	q[0] = u[0] ^ u[1] ^ u[5] ^ u[7];
+	q[1] = u[4] ^ u[5] ^ u[6];
+	q[2] = u[2] ^ u[3] ^ u[5] ^ u[7];
+	q[3] = u[2] ^ u[3];
+	q[4] = u[2] ^ u[6] ^ u[7];
+	q[5] = u[1] ^ u[5] ^ u[7];
+	q[6] = u[1] ^ u[2] ^ u[4] ^ u[6];
+	q[7] = u[1] ^ u[5];
 }
 
 /* ---- ShiftRows, MixColumns ---- */
 
+/*
+ * ShiftRows: lane r (row r) rotates right by 4r bits.  Two steps: lanes 1
+ * and 3 rotate by 4, then lanes 2 and 3 by 8 (a byte swap inside the lane).
+ */
 static inline u64 shift_rows1(u64 x)
 {
-	return (x & 0x000000000000ffffull) |
-	       ((x >> 4) & 0x000000000fff0000ull) | ((x << 12) & 0x00000000f0000000ull) |
-	       ((x >> 8) & 0x000000ff00000000ull) | ((x << 8) & 0x0000ff0000000000ull) |
-	       ((x >> 12) & 0x000f000000000000ull) | ((x << 4) & 0xfff0000000000000ull);
+	u64 t;
+
+	x = (x & 0x0000ffff0000ffffull) | ((x >> 4) & 0x0fff00000fff0000ull) |
+	    ((x << 12) & 0xf0000000f0000000ull);
+	t = ((x >> 8) ^ x) & 0x00ff00ff00000000ull;
+	return x ^ t ^ (t << 8);
 }
 
+/* The inverse: lanes 2 and 3 by 8, then lanes 1 and 3 left by 4. */
 static inline u64 inv_shift_rows1(u64 x)
 {
-	return (x & 0x000000000000ffffull) |
-	       ((x >> 12) & 0x00000000000f0000ull) | ((x << 4) & 0x00000000fff00000ull) |
-	       ((x >> 8) & 0x000000ff00000000ull) | ((x << 8) & 0x0000ff0000000000ull) |
-	       ((x >> 4) & 0x0fff000000000000ull) | ((x << 12) & 0xf000000000000000ull);
+	u64 t = ((x >> 8) ^ x) & 0x00ff00ff00000000ull;
+
+	x ^= t ^ (t << 8);
+	return (x & 0x0000ffff0000ffffull) | ((x << 4) & 0xfff00000fff00000ull) |
+	       ((x >> 12) & 0x000f0000000f0000ull);
 }
 
 static void bs_shift_rows(u64 q[8])

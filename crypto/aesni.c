@@ -17,15 +17,23 @@
 #include "tv/crypto.h"
 #include "tv/lib.h"
 
+#if !defined(__SSE2__) || !defined(__AES__)
+#error "crypto/aesni.c is compiled with -msse2 -maes in place of -mgeneral-regs-only"
+#endif
+
 typedef long long v2di __attribute__((vector_size(16)));
 typedef unsigned long long v2du __attribute__((vector_size(16)));
 typedef int v4si __attribute__((vector_size(16)));
+typedef unsigned int v4su __attribute__((vector_size(16)));
 typedef long long v2di_u __attribute__((vector_size(16), aligned(1), may_alias));
 typedef long long v2di_a __attribute__((vector_size(16), may_alias));
 
 /* Exported entry points: no SSE code generated inside them. */
 #define XMM_ENTRY __attribute__((target("general-regs-only")))
-#define WORKER static __attribute__((noinline))
+/* Workers: never inlined into an entry point.  Pre-register-allocation
+ * scheduling interleaves the tweak arithmetic with the AES rounds better
+ * (about 5% faster on Zen 3) than GCC's x86 default. */
+#define WORKER static __attribute__((noinline, optimize("schedule-insns", "sched-pressure")))
 
 #define XMM_SAVE(p)                                          \
 	__asm__ volatile("movdqu %%xmm0, 0x00(%0)\n\t"       \
@@ -95,6 +103,24 @@ static inline v2di mulx(v2di t)
 	s = __builtin_ia32_pshufd(s, 0x13);
 	s &= (v4si){ 0x87, 0, 1, 0 };
 	return (v2di)((v2du)t + (v2du)t) ^ (v2di)s;	/* unsigned: no UB on overflow */
+}
+
+/*
+ * The same with the sign bits taken from *s instead of a pshufd of t: *s
+ * starts as pshufd(T, 0x13) (dword 0 = T's dword 3, dword 2 = T's dword 1)
+ * and is doubled dword-wise at each step, so its dword sign bits follow bits
+ * 127 and 63 of T*x^k exactly for k <= 31 (bits that carries or the 0x87
+ * fold insert reach them only later).  The chain from one tweak to the next
+ * is then just paddq and pxor (no shuffle on it), which is what limits an
+ * 8-block group.  Valid for 31 steps after the pshufd; xts_unit takes a
+ * fresh one every 8.
+ */
+static inline v2di mulx_s(v2di t, v4su *s)
+{
+	v4si m = __builtin_ia32_psradi128((v4si)*s, 31) & (v4si){ 0x87, 0, 1, 0 };
+
+	*s += *s;
+	return (v2di)((v2du)t + (v2du)t) ^ (v2di)m;
 }
 
 /* ---- CPU check ---- */
@@ -240,11 +266,12 @@ xts_unit(const u8 (*rk)[16], const unsigned nr, bool enc, v2di *tp, u8 *dst, con
 	unsigned r;
 
 	for (; n >= 8; n -= 8, src += 128, dst += 128) {
-		v2di t0 = t, t1 = mulx(t0), t2 = mulx(t1), t3 = mulx(t2);
-		v2di t4 = mulx(t3), t5 = mulx(t4), t6 = mulx(t5), t7 = mulx(t6);
+		v4su sg = (v4su)__builtin_ia32_pshufd((v4si)t, 0x13);
+		v2di t0 = t, t1 = mulx_s(t0, &sg), t2 = mulx_s(t1, &sg), t3 = mulx_s(t2, &sg);
+		v2di t4 = mulx_s(t3, &sg), t5 = mulx_s(t4, &sg), t6 = mulx_s(t5, &sg), t7 = mulx_s(t6, &sg);
 		v2di b0, b1, b2, b3, b4, b5, b6, b7;
 
-		t = mulx(t7);
+		t = mulx_s(t7, &sg);
 		b0 = loadu(src + 0x00) ^ t0 ^ k0;
 		b1 = loadu(src + 0x10) ^ t1 ^ k0;
 		b2 = loadu(src + 0x20) ^ t2 ^ k0;

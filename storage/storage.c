@@ -96,7 +96,7 @@ void storage_need_key(void)
 		return;
 	log_printf(LOG_INFO, "passphrase for the disk key: ");
 	size_t n = read_passphrase(pass, sizeof(pass));
-	log_printf(LOG_INFO, "\n");
+	log_raw("\n");
 	log_info("storage: deriving the key (PBKDF2-HMAC-SHA256, %u iterations)\n", hv.cfg.iter);
 	if (pbkdf2_hmac_sha256((const u8 *)pass, n, hv.cfg.salt, hv.cfg.salt_len, hv.cfg.iter, k, klen))
 		panic("key derivation failed\n");

@@ -27,6 +27,9 @@
  *       holding a hit outside the allowed ranges and exit 1 if there are any.
  *   tvcrypt genkey --size 32|64 [--number N] OUT
  *       Write the deterministic test key N (pattern.h: tvp_key_byte).
+ *   tvcrypt derivekey --pass P [--salt-hex H] [--iter N] [--size 32|64] OUT
+ *       The passphrase key of docs/storage.md: PBKDF2-HMAC-SHA256(P, salt,
+ *       iter, size) with the defaults salt "thinvisor", 100000, 64.
  *   tvcrypt selftest
  *       IEEE 1619 vectors through EVP, plus an independent XTS built on
  *       AES-ECB compared against EVP on random sectors and LBAs >= 2^32.
@@ -80,6 +83,7 @@ static void usage(void)
 		"                     --expect {encrypted|plain|zero|notplain|unchanged:ORIG}[,...]\n"
 		"       tvcrypt find --image IMG [--string S | --file F] [--allow FIRST-LAST]...\n"
 		"       tvcrypt genkey --size 32|64 [--number N] OUT\n"
+		"       tvcrypt derivekey --pass P [--salt-hex H] [--iter N] [--size 32|64] OUT\n"
 		"       tvcrypt selftest\n");
 	exit(2);
 }
@@ -211,7 +215,9 @@ static int is_zero(const uint8_t *p, size_t n)
 /* ---------------------------------------------------------------- options */
 
 struct opts {
-	const char *key, *image, *string, *file, *expect;
+	const char *key, *image, *string, *file, *expect, *pass, *salt;
+	uint64_t iter;
+	int have_iter;
 	uint64_t first, count, offset, seed, size, number;
 	int have_first, have_count, have_seed, have_size;
 	const char *allow[64];
@@ -244,6 +250,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->file = v;
 		else if (!strcmp(a, "--expect"))
 			o->expect = v;
+		else if (!strcmp(a, "--pass"))
+			o->pass = v;
+		else if (!strcmp(a, "--salt-hex"))
+			o->salt = v;
+		else if (!strcmp(a, "--iter"))
+			o->iter = parse_num(a, v), o->have_iter = 1;
 		else if (!strcmp(a, "--first") || !strcmp(a, "--lba"))
 			o->first = parse_num(a, v), o->have_first = 1;
 		else if (!strcmp(a, "--count"))
@@ -642,6 +654,55 @@ static int cmd_genkey(struct opts *o)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- derivekey */
+
+static void write_file_atomic(const char *path, const uint8_t *b, size_t n)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(b, 1, n, f) != n || fclose(f))
+		die("%s: %s", tmp, strerror(errno));
+	if (rename(tmp, path))
+		die("%s: %s", path, strerror(errno));
+}
+
+static int cmd_derivekey(struct opts *o)
+{
+	if (o->npos != 1 || !o->pass)
+		usage();
+	uint64_t size = o->have_size ? o->size : 64;
+	uint64_t iter = o->have_iter ? o->iter : 100000;
+	if (size != 32 && size != 64)
+		die("--size must be 32 or 64");
+	if (!iter || iter > 0x7fffffff)
+		die("bad --iter");
+	uint8_t salt[256], key[64];
+	size_t slen;
+	if (o->salt) {
+		size_t hl = strlen(o->salt);
+		if (hl % 2 || hl / 2 > sizeof(salt))
+			die("--salt-hex wants an even number of hex digits (at most 512)");
+		for (size_t i = 0; i < hl; i++)
+			if (!strchr("0123456789abcdefABCDEF", o->salt[i]))
+				die("--salt-hex: '%c' is not a hex digit", o->salt[i]);
+		slen = hl / 2;
+		for (size_t i = 0; i < slen; i++) {
+			unsigned v;
+			sscanf(o->salt + 2 * i, "%2x", &v);
+			salt[i] = (uint8_t)v;
+		}
+	} else {
+		slen = 9;
+		memcpy(salt, "thinvisor", 9);
+	}
+	if (PKCS5_PBKDF2_HMAC(o->pass, (int)strlen(o->pass), salt, (int)slen, (int)iter,
+			      EVP_sha256(), (int)size, key) != 1)
+		die("PBKDF2 failed");
+	write_file_atomic(o->pos[0], key, size);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- selftest */
 
 /*
@@ -806,6 +867,8 @@ int main(int argc, char **argv)
 		return cmd_find(&o);
 	if (!strcmp(cmd, "genkey"))
 		return cmd_genkey(&o);
+	if (!strcmp(cmd, "derivekey"))
+		return cmd_derivekey(&o);
 	if (!strcmp(cmd, "selftest"))
 		return cmd_selftest();
 	usage();

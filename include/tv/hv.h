@@ -34,7 +34,8 @@ extern struct hv hv;
  * (restricted pointer indexing: no writable function pointer anywhere).
  */
 #define ARCH_SVM 0
-#define ARCH_COUNT 1
+#define ARCH_VMX 1
+#define ARCH_COUNT 2
 extern const struct arch_ops *const arch_table[ARCH_COUNT];
 static inline const struct arch_ops *arch(void)
 {

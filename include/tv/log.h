@@ -8,6 +8,8 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_init(enum console_kind console, bool debug);
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text without prefix or level (prompts). */
+void log_raw(const char *s);
 /* Read one character from the console, waiting for it. */
 int log_getc(void);
 /* Wait until the UART has sent everything (before stopping the machine). */

@@ -6,7 +6,8 @@
  * and any pending event, and returns after the next exit that needs the
  * core, with those fields and cr0/cr3/cr4/cpl refreshed and vcpu->exit
  * decoded into a TV_EV_* event.  Exits that are pure vendor mechanics (SVM's
- * SMI and INTR windows) never reach the core; arch counts them itself.
+ * SMI and INTR windows; VMX's accesses to the control-register bits it owns,
+ * XSETBV, INVD) never reach the core; arch counts them itself.
  */
 #ifndef TV_VCPU_H
 #define TV_VCPU_H
@@ -61,7 +62,7 @@ struct arch_ops {
 	u64 efer_forced;	/* EFER bits the hardware needs but the guest must not see */
 };
 
-extern const struct arch_ops svm_ops;
+extern const struct arch_ops svm_ops, vmx_ops;
 
 /* Queue an exception for the guest's next entry. */
 static inline void vcpu_inject(struct vcpu *v, u8 vector, bool has_err, u32 err)

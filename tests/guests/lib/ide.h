@@ -203,6 +203,8 @@ struct ide_res ide_pio(struct ide_drive *d, uint8_t cmd, uint64_t lba, uint32_t 
  */
 #define IDE_F_BMDIR_READ   0x10 /* force BM_CMD_READ */
 #define IDE_F_BMDIR_WRITE  0x20 /* force no BM_CMD_READ */
+#define IDE_F_RAW_TF       0x40 /* the caller has selected the drive and written
+				 * the taskfile itself: only the command is sent */
 struct ide_dma_hooks {
 	void (*after_cmd)(struct ide_drive *d, void *arg);
 	void (*after_start)(struct ide_drive *d, void *arg);
@@ -217,6 +219,9 @@ struct ide_res ide_dma(struct ide_drive *d, uint8_t cmd, uint16_t feature, uint6
 struct ide_res ide_nondata(struct ide_drive *d, uint8_t cmd, uint16_t feature, uint32_t count,
 			   uint64_t lba);
 
+/* Select the drive (LBA28 bits 24..27 in hi4) and wait until it is idle;
+ * 0, or -1 if it stays busy. */
+int ide_select(struct ide_drive *d, uint8_t hi4);
 /* Write the taskfile (LBA, count, feature, device) without a command. */
 void ide_taskfile(struct ide_drive *d, int ext, uint16_t feature, uint64_t lba, uint32_t count);
 
@@ -295,7 +300,8 @@ struct ide_res dma_read_sg(struct ide_drive *d, uint8_t cmd, uint64_t lba, uint3
 int sg_simple(struct sg *sg, int max, void *buf, uint32_t bytes, uint32_t maxseg);
 /* "DISK FIRST COUNT SEED EXPECT": what the runner should find on disk. */
 void disk_note(uint64_t first, uint32_t count, uint32_t seed, const char *expect);
-/* Parse "A,B,C" numbers of argument key (returns how many were parsed). */
+/* Parse the numbers "A:B:C" (or "A,B,C"; QEMU's -initrd splits at commas)
+ * of argument key=...; returns how many were parsed. */
 int arg_numbers(const char *key, uint64_t *v, int max);
 #endif
 
