@@ -147,7 +147,10 @@ int cmdline_parse(const char *s, struct hv_config *cfg, char *err, size_t errlen
 			cfg->salt_len = (u32)(vlen / 2);
 		} else if (val && word_is(w, klen, "storage.iter")) {
 			u64 it;
-			if (parse_size(val, vlen, &it) || it == 0 || it > 100000000) {
+			bool digits = vlen > 0;
+			for (size_t i = 0; i < vlen; i++)
+				digits = digits && val[i] >= '0' && val[i] <= '9';
+			if (!digits || parse_size(val, vlen, &it) || it == 0 || it > 100000000) {
 				tv_snprintf(err, errlen, "storage.iter=%.*s: expected 1 to 100000000", (int)vlen, val);
 				return -EINVAL;
 			}

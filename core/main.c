@@ -68,7 +68,7 @@ void hv_boot(u32 magic, u32 info)
 	/* The loader's structures are reached through the early identity map. */
 	const struct physmem early = { 0, 0, GiB(4) };
 	const char *err = NULL;
-	char msg[160];
+	char msg[256];
 
 	log_init(CONSOLE_COM1, false);
 	if (bootinfo_parse(magic, info, &early, &hv.boot, &err))

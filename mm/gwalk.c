@@ -54,6 +54,8 @@ int gwalk(const struct physmem *pm, const struct guest_paging *pg, u64 gva, bool
 			return -EFAULT;
 		if (!(levels == 3 && l == 3))	/* PAE PDPTEs carry no R/W bit */
 			writable = writable && (e & PTE_W);
+		if (l > 3 && (e & PTE_PS))
+			return -EFAULT;	/* reserved bit: the CPU would fault too */
 		if (l > 1 && !(levels == 3 && l == 3) && (e & PTE_PS)) {
 			if (write && wp && !writable)
 				return -EFAULT;

@@ -18,9 +18,10 @@ static int parse_u64(const char *s, size_t n, u64 *out)
 	if (n == 0)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+		u64 d = (u64)(s[i] - '0');
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
 			return -EINVAL;
-		v = v * 10 + (u64)(s[i] - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -140,6 +141,6 @@ enum sector_action policy_run(const struct policy *p, const char *disk, u64 lba,
 		if (r->last >= lba && r->last != UINT64_MAX && r->last + 1 < end)
 			end = r->last + 1;
 	}
-	*run = end - lba;
+	*run = end > lba ? end - lba : count ? 1 : 0;	/* 0 only for count 0 */
 	return act;
 }
