@@ -16,8 +16,14 @@
 #   --hvmem SIZE        thinvisor's hvmem= (default: 64M)
 #   --guest-append STR  words added to the guest kernel command line
 #                       (e.g. "tvtest=boot" or "tvmodules=load")
+#   --disk IMG          the guest's IDE disk (default build/disk.img, 256 MiB,
+#                       made on first use); thinvisor encrypts all of it
+#   --key FILE          the disk key (default build/disk.key: 64 random bytes,
+#                       made on first use; AES-256-XTS, dm-crypt plain64 format)
+#   --passphrase        no key module: thinvisor asks for a passphrase at boot
+#   --no-disk           no disk at all
 #   --no-hv             boot the same guest directly, without thinvisor
-#                       (skips `make`, for comparison)
+#                       (skips `make`, for comparison; no disk)
 #   --skip-deps         do not run tools/deps.sh
 #   -h, --help          this text
 # The serial console is multiplexed with the QEMU monitor on stdio:
@@ -34,6 +40,9 @@ hvmem=64M
 guest_extra=""
 use_hv=1
 run_deps=1
+disk=build/disk.img
+key=build/disk.key
+use_key=1
 qemu_extra=()
 
 usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; }
@@ -53,7 +62,11 @@ while (($#)); do
 	--hvmem=*) hvmem=${1#*=}; shift ;;
 	--guest-append) need_arg "$@"; guest_extra=$2; shift 2 ;;
 	--guest-append=*) guest_extra=${1#*=}; shift ;;
-	--no-hv) use_hv=0; shift ;;
+	--disk) need_arg "$@"; disk=$2; shift 2 ;;
+	--key) need_arg "$@"; key=$2; shift 2 ;;
+	--passphrase) use_key=0; shift ;;
+	--no-disk) disk=""; shift ;;
+	--no-hv) use_hv=0; disk=""; shift ;;
 	--skip-deps) run_deps=0; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; qemu_extra=("$@"); break ;;
@@ -73,7 +86,7 @@ if ((use_hv)); then
 fi
 "$here/linux-kit.sh" "$repo/build"
 
-guest_cmdline="console=ttyS0 quiet${guest_extra:+ $guest_extra}"
+guest_cmdline="console=ttyS0 quiet${disk:+ tvmodules=load}${guest_extra:+ $guest_extra}"
 # QEMU splits -initrd at commas (",," is a literal comma).
 [[ $guest_cmdline != *,* ]] || die "the guest command line must not contain commas"
 
@@ -84,10 +97,30 @@ qemu=(
 if ((use_hv)); then
 	# Relative paths: QEMU hands each module's whole string (path and
 	# arguments) to the kernel as the module's command line.
+	modules="build/linux/vmlinuz $guest_cmdline,build/linux/initramfs.cpio.gz"
+	if [[ -n $disk ]]; then
+		mkdir -p "$(dirname "$disk")"
+		[[ -e $disk ]] || truncate -s 256M "$disk"
+		if ((use_key)); then
+			if [[ ! -e $key ]]; then
+				head -c 64 /dev/urandom >"$key"
+				chmod 600 "$key"
+			fi
+			[[ $key != *,* && $key != *" "* ]] || die "the key path must not contain commas or spaces"
+			modules+=",$key thinvisor.key"
+		fi
+		qemu+=(-drive "file=$disk,format=raw,if=ide,index=0")
+		how="key $key"
+		((use_key)) || how="key from the passphrase thinvisor asks for"
+		echo "run-linux: $disk is the guest's /dev/sda; thinvisor encrypts every sector" \
+			"(AES-XTS, dm-crypt plain64, $how)"
+		echo "run-linux: on the host: cryptsetup open --type plain --cipher aes-xts-plain64" \
+			"--key-size 512 --key-file $key $disk tvdisk"
+	fi
 	qemu+=(
 		-kernel build/thinvisor.elf
 		-append "console=com1 hvmem=$hvmem"
-		-initrd "build/linux/vmlinuz $guest_cmdline,build/linux/initramfs.cpio.gz"
+		-initrd "$modules"
 	)
 else
 	qemu+=(
