@@ -5,12 +5,13 @@ BUILD ?= build
 CC ?= gcc
 HV_CC := gcc
 
+CRYPTO_SRCS := crypto/aes.c crypto/aesni.c crypto/xts.c crypto/sha256.c crypto/pbkdf2.c
 HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S \
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
 	core/io.c core/platform.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
 	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/ata.c dev/ata_cmd.c storage/storage.c storage/policy.c \
-	crypto/aes.c crypto/xts.c crypto/sha256.c crypto/pbkdf2.c crypto/aesni.c
+	$(CRYPTO_SRCS)
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-ffreestanding -nostdlib -fno-builtin -mno-red-zone -mcmodel=kernel \
@@ -31,7 +32,7 @@ $(BUILD)/hv/%.S.o: %.S
 # AES-NI code uses vector registers; it saves and restores the guest's itself.
 $(BUILD)/hv/crypto/aesni.c.o: HV_CFLAGS := $(filter-out -mgeneral-regs-only,$(HV_CFLAGS)) -msse2 -maes
 
-$(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h)
+$(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h arch/vmx/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
@@ -52,6 +53,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/uni
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $< $(UNIT_MODS) -o $@ -lcmocka
 
+# The crypto test also needs the crypto sources and OpenSSL to compare with.
+$(BUILD)/unit/test_crypto: tests/unit/test_crypto.c $(CRYPTO_SRCS) core/fmt.c $(wildcard include/tv/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -maes $< $(CRYPTO_SRCS) core/fmt.c -o $@ -lcmocka -lcrypto
+
 unit: $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
 	tests/unit/run.sh $(BUILD)/unit $(UNIT_TESTS)
 
@@ -61,7 +67,14 @@ $(BUILD)/tools/tvcrypt: tools/tvcrypt.c tests/guests/lib/pattern.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $< -o $@ -lcrypto
 
-tools: $(BUILD)/tools/tvcrypt
+# Our XTS against OpenSSL on the host (crypto built as in the hypervisor).
+$(BUILD)/tools/bench-xts: tools/bench-xts.c $(CRYPTO_SRCS) core/fmt.c
+	@mkdir -p $(BUILD)/bench-obj
+	for f in aes xts sha256 pbkdf2; do $(CC) -std=c11 -O2 -Iinclude -mgeneral-regs-only -c crypto/$$f.c -o $(BUILD)/bench-obj/$$f.o || exit 1; done
+	$(CC) -std=c11 -O2 -Iinclude -msse2 -maes -c crypto/aesni.c -o $(BUILD)/bench-obj/aesni.o
+	$(CC) $(HOST_CFLAGS) $< $(BUILD)/bench-obj/*.o core/fmt.c -o $@ -lcrypto
+
+tools: $(BUILD)/tools/tvcrypt $(BUILD)/tools/bench-xts
 
 guests:
 	$(MAKE) -C tests/guests BUILD=$(abspath $(BUILD))

@@ -522,18 +522,21 @@ static int cmd_check(struct opts *o)
 		       " of %" PRIu64 " are not %s; first: sector %" PRIu64 " holds %s\n",
 		       o->image, o->first, o->first + o->count - 1, bad, o->count, o->expect,
 		       first_bad, what);
-		return 1;
+	} else {
+		printf("tvcrypt check: %s sectors %" PRIu64 "-%" PRIu64 " ok:", o->image,
+		       o->first, o->first + o->count - 1);
+		for (int i = 0; i < nalt; i++)
+			printf(" %" PRIu64 " %s", hits[i], want_name(alts[i].w));
+		printf("\n");
 	}
-	printf("tvcrypt check: %s sectors %" PRIu64 "-%" PRIu64 " ok:", o->image, o->first,
-	       o->first + o->count - 1);
 	for (int i = 0; i < nalt; i++)
-		printf(" %" PRIu64 " %s", hits[i], want_name(alts[i].w));
-	printf("\n");
+		if (alts[i].fd >= 0)
+			close(alts[i].fd);
 	free(spec);
 	close(fd);
 	if (xp)
 		xts_free(xp);
-	return 0;
+	return bad ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- find */
