@@ -1,0 +1,82 @@
+/*
+ * vmx_enter(gpr, launched): run the guest until the next VM exit.  Returns
+ * 0 after an exit, 1 if VMLAUNCH/VMRESUME itself failed (VM-instruction
+ * error in the current VMCS).  gpr[] is in x86 register order; gpr[4]
+ * (RSP) lives in the VMCS instead, as do RIP and RFLAGS.
+ *
+ * The exit lands at vmx_exit (HOST_RIP) on the stack pointer written to
+ * HOST_RSP here, whose top holds gpr; everything else of the host comes
+ * from the VMCS host-state area, which vmx.c fills once.
+ */
+#define HOST_RSP 0x6C14
+
+	.text
+	.globl vmx_enter
+vmx_enter:
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	push	%rdi			/* 0(%rsp): gpr[] */
+
+	mov	$HOST_RSP, %eax
+	vmwrite	%rsp, %rax
+	jbe	2f
+
+	mov	%rdi, %rax
+	test	%esi, %esi		/* flags survive the loads below */
+	mov	1*8(%rax), %rcx
+	mov	2*8(%rax), %rdx
+	mov	3*8(%rax), %rbx
+	mov	5*8(%rax), %rbp
+	mov	6*8(%rax), %rsi
+	mov	7*8(%rax), %rdi
+	mov	8*8(%rax), %r8
+	mov	9*8(%rax), %r9
+	mov	10*8(%rax), %r10
+	mov	11*8(%rax), %r11
+	mov	12*8(%rax), %r12
+	mov	13*8(%rax), %r13
+	mov	14*8(%rax), %r14
+	mov	15*8(%rax), %r15
+	mov	0*8(%rax), %rax
+	jnz	1f
+	vmlaunch
+	jmp	2f
+1:	vmresume
+2:	/* VMfailValid / VMfailInvalid: the guest's registers are simply dropped. */
+	mov	$1, %eax
+	jmp	3f
+
+	.globl vmx_exit
+vmx_exit:
+	push	%rax			/* guest RAX; gpr[] is now at 8(%rsp) */
+	mov	8(%rsp), %rax
+	mov	%rcx, 1*8(%rax)
+	mov	%rdx, 2*8(%rax)
+	mov	%rbx, 3*8(%rax)
+	mov	%rbp, 5*8(%rax)
+	mov	%rsi, 6*8(%rax)
+	mov	%rdi, 7*8(%rax)
+	mov	%r8, 8*8(%rax)
+	mov	%r9, 9*8(%rax)
+	mov	%r10, 10*8(%rax)
+	mov	%r11, 11*8(%rax)
+	mov	%r12, 12*8(%rax)
+	mov	%r13, 13*8(%rax)
+	mov	%r14, 14*8(%rax)
+	mov	%r15, 15*8(%rax)
+	pop	%rcx
+	mov	%rcx, 0*8(%rax)
+	xor	%eax, %eax
+
+3:	add	$8, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	ret
