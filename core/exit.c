@@ -5,6 +5,7 @@
 #include "tv/cpu.h"
 #include "tv/hv.h"
 #include "tv/io.h"
+#include "tv/mmio_trap.h"
 #include "tv/storage.h"
 #include "tv/lib.h"
 #include "tv/log.h"
@@ -171,6 +172,8 @@ static void handle_npf(struct vcpu *v)
 {
 	u64 gpa = v->exit.npf.gpa;
 
+	if (mmio_handle_npf(v, gpa))
+		return;
 	if (nested_map_mmio(gpa) == 0) {
 		arch()->flush_nested(v);
 		return;

@@ -41,29 +41,39 @@ static const u8 *find_rsdp(void)
 	return NULL;
 }
 
-/* PM1a control port from the FADT (0 if there is no ACPI or it is MMIO). */
-static u16 find_pm1a_cnt(void)
+/* An ACPI table by signature, through the RSDT (NULL if absent). */
+const u8 *acpi_find_table(const char *sig)
 {
 	const u8 *rsdp = find_rsdp();
 	u32 rsdt_pa, len;
 
 	if (!rsdp)
-		return 0;
+		return NULL;
 	memcpy(&rsdt_pa, rsdp + 16, 4);
 	const u8 *rsdt = acpi_table(rsdt_pa, "RSDT");
 	if (!rsdt)
-		return 0;
+		return NULL;
 	memcpy(&len, rsdt + 4, 4);
 	for (u32 off = 36; off + 4 <= len; off += 4) {
-		u32 pa, port;
+		u32 pa;
 		memcpy(&pa, rsdt + off, 4);
-		const u8 *fadt = acpi_table(pa, "FACP");
-		if (fadt) {
-			memcpy(&port, fadt + 64, 4);
-			return port <= 0xFFFF ? (u16)port : 0;
-		}
+		const u8 *t = acpi_table(pa, sig);
+		if (t)
+			return t;
 	}
-	return 0;
+	return NULL;
+}
+
+/* PM1a control port from the FADT (0 if there is no ACPI or it is MMIO). */
+static u16 find_pm1a_cnt(void)
+{
+	const u8 *fadt = acpi_find_table("FACP");
+	u32 port;
+
+	if (!fadt)
+		return 0;
+	memcpy(&port, fadt + 64, 4);
+	return port <= 0xFFFF ? (u16)port : 0;
 }
 
 void platform_init(void)

@@ -11,6 +11,7 @@
 #include "tv/io.h"
 #include "tv/lib.h"
 #include "tv/log.h"
+#include "tv/mmio_trap.h"
 #include "tv/pci.h"
 #include "tv/storage.h"
 
@@ -21,6 +22,8 @@ static u32 guest_cf8;
 void ata_attach(const struct pci_dev *d, u32 instance);
 void ata_pci_changed(u32 instance);
 u32 ata_controllers(void);
+const u8 *acpi_find_table(const char *sig);
+static struct pci_dev *find(u32 addr);
 
 static u32 cfg_read(u32 addr)
 {
@@ -67,6 +70,69 @@ static void scan_bus(u8 bus, u32 depth)
 	}
 }
 
+/*
+ * ECAM (MMCONFIG, from the ACPI MCFG table): the same configuration space
+ * through memory.  Its whole window is trapped, so hidden devices stay
+ * hidden and writes to mediated ones are seen there too.
+ */
+static u64 ecam_base;
+static u8 ecam_bus0;
+
+static void ecam_init(void)
+{
+	const u8 *mcfg = acpi_find_table("MCFG");
+	u32 len;
+
+	if (!mcfg)
+		return;
+	memcpy(&len, mcfg + 4, 4);
+	if (len < 44 + 16)
+		return;
+	const u8 *e = mcfg + 44;	/* first allocation: base, segment, bus range */
+	u64 base;
+	memcpy(&base, e, 8);
+	u8 bus0 = e[10], bus1 = e[11];
+	u64 size = ((u64)(bus1 - bus0) + 1) << 20;
+	if (bus1 < bus0 || mmio_claim(base + ((u64)bus0 << 20), size, MMIO_ECAM, 0)) {
+		log_warn("pci: cannot trap ECAM at %lx: hidden devices may be reachable there\n", base);
+		return;
+	}
+	ecam_base = base + ((u64)bus0 << 20);
+	ecam_bus0 = bus0;
+	log_debug("pci: ECAM at %lx, buses %u-%u, mediated\n", ecam_base, bus0, bus1);
+}
+
+void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val)
+{
+	u32 addr = pci_addr((u8)(ecam_bus0 + (offset >> 20)), (offset >> 15) & 31, (offset >> 12) & 7, 0);
+	struct pci_dev *d = find(addr);
+	volatile void *p = phys_ptr(&hv.pm, ecam_base + offset, size);
+	u32 reg = offset & 0xFFF;
+
+	(void)v;
+	(void)instance;
+	if ((d && d->owner == PCI_OWNER_HIDDEN) || !p || (offset & (size - 1))) {
+		if (!write)
+			*val = ~0ull;
+		return;
+	}
+	switch (size) {
+	case 1:
+		if (write) *(volatile u8 *)p = (u8)*val; else *val = *(volatile u8 *)p;
+		break;
+	case 2:
+		if (write) *(volatile u16 *)p = (u16)*val; else *val = *(volatile u16 *)p;
+		break;
+	case 4:
+		if (write) *(volatile u32 *)p = (u32)*val; else *val = *(volatile u32 *)p;
+		break;
+	default:
+		if (write) *(volatile u64 *)p = *val; else *val = *(volatile u64 *)p;
+	}
+	if (write && d && d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
+		ata_pci_changed(d->instance);
+}
+
 void pci_init(void)
 {
 	scan_bus(0, 0);
@@ -78,10 +144,23 @@ void pci_init(void)
 			d->owner = PCI_OWNER_ATA;
 			d->instance = ata_controllers();
 			ata_attach(d, d->instance);
+		} else if ((d->class >> 16) == 0x01) {
+			/*
+			 * Mass storage we do not mediate (yet): AHCI, NVMe, SCSI...
+			 * Whatever the guest wrote through it would reach the disk
+			 * unencrypted, so the device is switched off (no I/O, memory
+			 * or bus mastering) and hidden from the guest's enumeration.
+			 */
+			d->owner = PCI_OWNER_HIDDEN;
+			u32 cmd = pci_read32(d, 0x04);
+			pci_write32(d, 0x04, cmd & ~0x7u);
+			log_warn("storage: %02x:%02x.%u (class %06x) cannot be mediated yet: disabled and hidden "
+				 "from the guest\n", d->bus, d->dev, d->fn, d->class);
 		}
 	}
 	if (io_claim(0xCF8, 8, IO_PCI, 0))
 		panic("cannot intercept PCI configuration ports\n");
+	ecam_init();
 }
 
 static struct pci_dev *find(u32 addr)
@@ -116,6 +195,13 @@ void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data
 				log_drain();
 			}
 			io_passthrough(port, size, in, p, 1);
+			continue;
+		}
+		struct pci_dev *hidden = find(guest_cf8);
+		if (hidden && hidden->owner == PCI_OWNER_HIDDEN) {
+			/* As if the slot were empty: reads float, writes vanish. */
+			if (in)
+				memset(p, 0xFF, size);
 			continue;
 		}
 		outl(0xCF8, guest_cf8);

@@ -253,6 +253,9 @@ static void svm_run(struct vcpu *v)
 		v->cr3 = F64(vmcb, VMCB_CR3);
 		v->cr4 = F64(vmcb, VMCB_CR4);
 		v->cpl = F8(vmcb, VMCB_CPL);
+		u16 cs_attr = F16(vmcb, VMCB_CS + 2);
+		v->cs_ar = (u32)(cs_attr & 0xFF) | (u32)(cs_attr & 0xF00) << 4;
+		v->cs_base = F64(vmcb, VMCB_CS + 8);
 		v->exit = (struct vm_exit){ 0 };
 		v->exit.reason = F64(vmcb, VMCB_EXITCODE);
 		v->exit.info1 = F64(vmcb, VMCB_EXITINFO1);

@@ -5,7 +5,7 @@
  * The contract: arch run() enters the guest with vcpu->gpr/rip/rflags/efer
  * and any pending event, and returns after the next exit that needs the
  * core, with those fields and cr0/cr3/cr4/cpl refreshed and vcpu->exit
- * decoded into a TV_EV_* event.  Exits that are pure vendor mechanics (SVM's
+ * decoded into a TV_EV_* event; cs_ar/cs_base too (instruction fetches).  Exits that are pure vendor mechanics (SVM's
  * SMI and INTR windows; VMX's accesses to the control-register bits it owns,
  * XSETBV, INVD) never reach the core; arch counts them itself.
  */
@@ -41,6 +41,8 @@ struct vcpu {
 	u64 gpr[16];
 	u64 rip, rflags, cr0, cr3, cr4, efer;
 	u32 cpl;
+	u32 cs_ar;			/* CS access rights (SEG_AR_* layout) */
+	u64 cs_base;
 	u32 id;
 	struct vm_exit exit;
 	struct pending_event event;	/* exception to inject at next entry */

@@ -1,0 +1,87 @@
+/* Emulating guest accesses to trapped MMIO ranges. */
+#include "tv/gwalk.h"
+#include "tv/hv.h"
+#include "tv/lib.h"
+#include "tv/log.h"
+#include "tv/mmio.h"
+#include "tv/mmio_trap.h"
+
+#define MMIO_RANGES_MAX 16
+
+struct mmio_range {
+	u64 base, len;
+	u8 owner;
+	u32 instance;
+};
+
+static struct mmio_range ranges[MMIO_RANGES_MAX];
+static u32 nranges;
+
+void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
+
+static const mmio_handler mmio_handlers[MMIO_OWNER_COUNT] = {
+	[MMIO_ECAM] = pci_ecam_access,
+};
+
+int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
+{
+	if (nranges == MMIO_RANGES_MAX || (base | len) & 0xFFF || in_hv_region(base, len))
+		return -EINVAL;
+	int rc = pt_unmap(&hv.nested_pt, base, len);
+	if (rc)
+		return rc;
+	ranges[nranges++] = (struct mmio_range){ base, len, (u8)owner, instance };
+	return 0;
+}
+
+/* Read the guest's instruction bytes at CS:RIP through its page tables. */
+static int fetch(const struct vcpu *v, u8 *buf, size_t *got)
+{
+	struct guest_paging pg = { v->cr0, v->cr3, v->cr4, v->efer };
+	bool long64 = (v->efer & EFER_LMA) && (v->cs_ar & (1u << 13));
+	u64 la = long64 ? v->rip : (v->cs_base + v->rip) & 0xFFFFFFFFull;
+
+	*got = 0;
+	while (*got < MMIO_INSN_MAX) {
+		u64 gpa;
+		if (gwalk(&hv.pm, &pg, la + *got, false, &gpa) || in_hv_region(gpa, 1))
+			break;
+		size_t n = MIN((size_t)MMIO_INSN_MAX - *got, (size_t)(4096 - (gpa & 0xFFF)));
+		const u8 *p = phys_ptr(&hv.pm, gpa, n);
+		if (!p)
+			break;
+		memcpy(buf + *got, p, n);
+		*got += n;
+	}
+	return *got ? 0 : -EFAULT;
+}
+
+bool mmio_handle_npf(struct vcpu *v, u64 gpa)
+{
+	const struct mmio_range *r = NULL;
+
+	for (u32 i = 0; i < nranges; i++)
+		if (gpa >= ranges[i].base && gpa - ranges[i].base < ranges[i].len)
+			r = &ranges[i];
+	if (!r)
+		return false;
+
+	u8 code[MMIO_INSN_MAX];
+	size_t got;
+	struct mmio_insn in;
+	int mode = ((v->efer & EFER_LMA) && (v->cs_ar & (1u << 13))) ? 64 : (v->cs_ar & (1u << 14)) ? 32 : 16;
+	if (fetch(v, code, &got) || mmio_decode(code, got, mode, &in)) {
+		log_warn("guest MMIO access at %lx by an instruction we do not emulate (rip %lx): #GP\n", gpa, v->rip);
+		vcpu_inject(v, EXC_GP, true, 0);
+		return true;
+	}
+	u64 val = in.write ? mmio_store_value(v->gpr, &in) : 0;
+	if (r->owner < MMIO_OWNER_COUNT)
+		mmio_handlers[r->owner](v, r->instance, gpa - r->base, in.size, in.write, &val);
+	if (!in.write)
+		mmio_write_reg(v->gpr, &in, val);
+	v->rip += in.len;
+	if (!(v->efer & EFER_LMA))
+		v->rip &= 0xFFFFFFFF;
+	return true;
+}

@@ -1,0 +1,19 @@
+/*
+ * Trapping guest-physical MMIO ranges: the nested table leaves them
+ * unmapped, and a guest access is emulated (instruction decoded by
+ * dev/mmio_decode.c) and handed to the range's owner.
+ */
+#ifndef TV_MMIO_TRAP_H
+#define TV_MMIO_TRAP_H
+
+#include "tv/vcpu.h"
+
+enum mmio_owner { MMIO_ECAM, MMIO_OWNER_COUNT };
+
+typedef void (*mmio_handler)(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
+
+int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance);
+/* Emulate the access if gpa is in a claimed range: true if handled. */
+bool mmio_handle_npf(struct vcpu *v, u64 gpa);
+
+#endif
