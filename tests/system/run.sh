@@ -31,7 +31,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 
@@ -40,6 +40,19 @@ guest_args() {
 	case $1 in
 	guestargs) echo "hello world" ;;
 	*) echo "" ;;
+	esac
+}
+
+# Machine and devices per guest (default: -machine pc).
+guest_machine() {
+	case $1 in
+	pci_hide.*)
+		local img=$LOGDIR/pci_hide.img
+		[ -e "$img" ] || truncate -s 16M "$img"
+		echo "-machine q35 -drive file=$img,format=raw,if=none,id=d0,file.locking=off" \
+			"-device ide-hd,drive=d0,bus=ide.0 -drive file=$img,format=raw,if=none,id=d1,file.locking=off" \
+			"-device nvme,drive=d1,serial=tv1" ;;
+	*) echo "-machine pc" ;;
 	esac
 }
 
@@ -113,7 +126,11 @@ run_qemu() {
 	local cpu=$1 log=$2
 	shift 2
 	rm -f "$log"
-	timeout -k 5 "$TIMEOUT" "$QEMU" -accel tcg -machine pc -m 512 -cpu "$cpu" \
+	local machine
+	# shellcheck disable=SC2086 # word splitting of the machine arguments is wanted
+	machine=$(guest_machine "${log##*/}" | tr -d '\n')
+	# shellcheck disable=SC2086
+	timeout -k 5 "$TIMEOUT" "$QEMU" -accel tcg $machine -m 512 -cpu "$cpu" \
 		-display none -no-reboot -monitor none -serial "file:$log" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel "$HV" "$@" </dev/null >"${log%.log}.qemu" 2>&1
