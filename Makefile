@@ -89,10 +89,18 @@ e2e: all
 	tools/linux-kit.sh $(BUILD)
 	tests/e2e/linux-boot.sh
 
+storage-e2e: all tools
+	tools/linux-kit.sh $(BUILD)
+	tests/e2e/linux-storage.sh
+
+# Benchmarks (not part of the test run): results in bench/results.{md,csv,png}.
+bench: all tools
+	tools/bench.sh
+
 test:
 	tools/test.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit tools guests system grub e2e test clean
+.PHONY: all unit tools guests system grub e2e storage-e2e bench test clean

@@ -47,7 +47,7 @@ enum xfer { X_NONE, X_PIO_IN, X_PIO_OUT };
 struct ata_drive {
 	bool present, atapi, lba48;
 	u64 sectors;
-	u32 multiple;
+	u32 multiple, max_multiple;
 	char name[DISK_NAME_MAX];
 };
 
@@ -358,8 +358,12 @@ static void command(struct ata_chan *c, u8 cmd)
 	c->command = cmd;
 	switch (info.kind) {
 	case ATA_NONDATA:
-		if (cmd == 0xC6)
-			d->multiple = c->tf.cur[2];
+		if (cmd == 0xC6) {
+			/* As the drive decides: a power of two up to its maximum. */
+			u32 m = c->tf.cur[2];
+			if (m && m <= d->max_multiple && !(m & (m - 1)))
+				d->multiple = m;
+		}
 		outb(c->cmd + 7, cmd);
 		return;
 	case ATA_INFO_IN:
@@ -539,6 +543,7 @@ static void probe_drive(struct ata_chan *c, u32 ch, u32 drive)
 	(void)inb(c->cmd + 7);
 	d->present = true;
 	d->lba48 = id[83] & (1u << 10);
+	d->max_multiple = id[47] & 0xFF;
 	d->sectors = d->lba48 ? (u64)id[100] | (u64)id[101] << 16 | (u64)id[102] << 32 | (u64)id[103] << 48
 			      : (u64)id[60] | (u64)id[61] << 16;
 	storage_disk_found(d->name, d->sectors);

@@ -24,7 +24,7 @@ PACKAGES=(
 	busybox-static cpio kmod xz-utils zstd gzip
 	# boot media and disk images
 	grub-pc-bin grub-common xorriso mtools
-	e2fsprogs fdisk dosfstools syslinux syslinux-common util-linux
+	e2fsprogs fdisk dosfstools syslinux syslinux-common util-linux dmsetup gnuplot-nox
 	# scripting, and apt-get download over https mirrors
 	python3 ca-certificates
 )

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.." || exit 1
 mkdir -p build/test-logs
 
 bash tools/deps.sh || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
-if ! make -j2 all guests >build/test-logs/build.log 2>&1; then
+if ! make -j2 all guests tools >build/test-logs/build.log 2>&1; then
 	tail -40 build/test-logs/build.log
 	echo "build failed"
 	echo "0 passed, 1 failed"
@@ -49,6 +49,7 @@ run_suite system tests/system/run.sh -j2
 run_suite storage tests/system/storage.sh -j2
 run_suite grub tests/system/grub-mb2.sh
 run_suite linux bash -c 'tools/linux-kit.sh build >build/test-logs/linux-kit.log 2>&1 || { tail -20 build/test-logs/linux-kit.log; exit 1; }; tests/e2e/linux-boot.sh'
+run_suite linux-storage tests/e2e/linux-storage.sh
 
 echo
 echo "$total_pass passed, $total_fail failed"
