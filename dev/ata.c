@@ -26,6 +26,7 @@
 #define CHANS_MAX (2 * ATA_CTRL_MAX)
 #define BOUNCE_SECTORS 2048u		/* 1 MiB per channel */
 #define BOUNCE_BYTES (BOUNCE_SECTORS * SECTOR_SIZE)
+#define PRD_TABLE_ENTRIES 512u		/* one page; what QEMU's PIIX reads at most */
 
 #define ST_ERR 0x01
 #define ST_DRQ 0x08
@@ -79,7 +80,7 @@ struct ata_chan {
 
 static struct ata_chan chans[CHANS_MAX];
 static u32 nctrl;
-static struct sg_entry sg[PRD_MAX];
+static struct sg_entry guest_sg[PRD_MAX];	/* the guest PRD table, parsed */
 
 u32 ata_controllers(void)
 {
@@ -125,29 +126,34 @@ static void hw_taskfile(const struct ata_chan *c, u32 drive, u64 lba, u32 n, boo
 }
 
 /*
- * Move n sectors between the bounce buffer and the drive, interrupts off at
- * the drive, by bus-master DMA through our own PRD table (or PIO without a
- * bus master).  0, or -EIO with the drive's error in c->verror.
+ * Move n sectors between memory and the drive, interrupts off at the drive,
+ * by bus-master DMA through our own PRD table: to and from the bounce
+ * buffer (sg NULL), or for sectors that are not encrypted, straight to and
+ * from already validated guest buffers.  Without a bus master, PIO through
+ * the bounce buffer.  0, -ENOMEM if the guest's list needs more PRD entries
+ * than our table has, or -EIO with the drive's error in c->verror.
  */
-static int hw_transfer(struct ata_chan *c, u32 drive, u64 lba, u32 n, bool write)
+static int hw_transfer(struct ata_chan *c, u32 drive, u64 lba, u32 n, bool write,
+		       const struct sg_entry *sg, u32 nsg)
 {
 	const struct ata_drive *d = &c->drv[drive];
 	bool lba48 = d->lba48 || lba + n > (1ull << 28);
+	struct sg_entry bounce = { c->bounce_pa, n * SECTOR_SIZE };
 	int st;
 
+	if (c->bm) {
+		int ne = prd_build(c->prd, PRD_TABLE_ENTRIES, sg ? sg : &bounce, sg ? nsg : 1,
+				   (u64)n * SECTOR_SIZE);
+		if (ne < 0)
+			return -ENOMEM;
+	} else if (sg) {
+		return -ENOMEM;
+	}
 	outb(c->ctl, CTL_NIEN);
 	if (hw_wait(c, false) < 0)
 		goto timeout;
 	hw_taskfile(c, drive, lba, n, lba48);
 	if (c->bm) {
-		u64 len = (u64)n * SECTOR_SIZE;
-		u32 i = 0;
-		for (u64 off = 0; off < len; off += 0x10000, i++) {
-			u32 e[2] = { (u32)(c->bounce_pa + off), (u32)MIN(len - off, 0x10000u) & 0xFFFF };
-			if (off + 0x10000 >= len)
-				e[1] |= 0x80000000u;
-			memcpy(c->prd + 8 * i, e, 8);
-		}
 		outb(c->bm, 0);
 		outl(c->bm + 4, (u32)c->prd_pa);
 		outb(c->bm + 2, BMS_ERR | BMS_INT | (inb(c->bm + 2) & 0x60));
@@ -229,7 +235,7 @@ static int pio_load(struct ata_chan *c)
 	const struct ata_drive *d = &c->drv[c->drive];
 	u32 first = (u32)(c->pos / SECTOR_SIZE), n = MIN(c->count - first, BOUNCE_SECTORS);
 
-	if (hw_transfer(c, c->drive, c->lba + first, n, false))
+	if (hw_transfer(c, c->drive, c->lba + first, n, false, NULL, 0))
 		return -EIO;
 	storage_from_disk(d->name, c->lba + first, c->bounce, n);
 	c->chunk_first = first;
@@ -244,7 +250,7 @@ static int pio_flush(struct ata_chan *c)
 	u32 n = (u32)(c->pos / SECTOR_SIZE) - c->chunk_first;
 
 	storage_to_disk(d->name, c->lba + c->chunk_first, c->bounce, n);
-	if (hw_transfer(c, c->drive, c->lba + c->chunk_first, n, true))
+	if (hw_transfer(c, c->drive, c->lba + c->chunk_first, n, true, NULL, 0))
 		return -EIO;
 	c->chunk_first += n;
 	return 0;
@@ -300,7 +306,7 @@ static void bm_start(struct ata_chan *c)
 	if (!c->dma_armed)
 		return;	/* nothing was asked of the drive: the hardware never sees it */
 	c->dma_armed = false;
-	int n = prd_parse(&hv.pm, c->bm_prdt, limits(), sg, PRD_MAX, &total);
+	int n = prd_parse(&hv.pm, c->bm_prdt, limits(), guest_sg, PRD_MAX, &total);
 	if (n < 0) {
 		refuse(c, "DMA", n == -EFAULT ? "PRD table or buffer outside guest RAM" : "malformed PRD table");
 		return;
@@ -313,21 +319,35 @@ static void bm_start(struct ata_chan *c)
 		refuse(c, "DMA", "bus-master direction does not match the command");
 		return;
 	}
+	/* Nothing to encrypt: the drive moves the data itself, once. */
+	if (storage_is_plain(d->name, c->lba, c->count)) {
+		int rc = hw_transfer(c, c->drive, c->lba, c->count, c->write, guest_sg, (u32)n);
+		if (rc == 0) {
+			c->bm_status = BMS_INT;
+			complete(c, 0);
+			return;
+		}
+		if (rc != -ENOMEM) {
+			c->bm_status = BMS_ERR | BMS_INT;
+			complete(c, c->verror ? c->verror : ERR_ABRT);
+			return;
+		}
+	}
 	for (u32 done = 0; done < c->count;) {
 		u32 k = MIN(c->count - done, BOUNCE_SECTORS);
 		u64 skip = (u64)done * SECTOR_SIZE, len = (u64)k * SECTOR_SIZE;
 		if (c->write) {
-			sg_copy(&hv.pm, sg, (u32)n, skip, c->bounce, len, false);
+			sg_copy(&hv.pm, guest_sg, (u32)n, skip, c->bounce, len, false);
 			storage_to_disk(d->name, c->lba + done, c->bounce, k);
 		}
-		if (hw_transfer(c, c->drive, c->lba + done, k, c->write)) {
+		if (hw_transfer(c, c->drive, c->lba + done, k, c->write, NULL, 0)) {
 			c->bm_status = BMS_ERR | BMS_INT;
 			complete(c, c->verror ? c->verror : ERR_ABRT);
 			return;
 		}
 		if (!c->write) {
 			storage_from_disk(d->name, c->lba + done, c->bounce, k);
-			sg_copy(&hv.pm, sg, (u32)n, skip, c->bounce, len, true);
+			sg_copy(&hv.pm, guest_sg, (u32)n, skip, c->bounce, len, true);
 		}
 		done += k;
 	}

@@ -135,3 +135,28 @@ void sg_copy(const struct physmem *pm, const struct sg_entry *sg, u32 n, u64 ski
 		skip = 0;
 	}
 }
+
+int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u64 bytes)
+{
+	u32 n = 0;
+
+	for (u32 i = 0; i < nsg && bytes; i++) {
+		u64 pa = sg[i].pa, len = MIN((u64)sg[i].len, bytes);
+		if ((pa & 1) || pa + len > (1ull << 32))
+			return -EINVAL;
+		bytes -= len;
+		while (len) {
+			u64 piece = MIN(len, 0x10000 - (pa & 0xFFFF));
+			if (n == max_entries)
+				return -ENOMEM;
+			u32 e[2] = { (u32)pa, (u32)piece & 0xFFFF };
+			memcpy(table + 8 * n++, e, 8);
+			pa += piece;
+			len -= piece;
+		}
+	}
+	if (bytes || n == 0)
+		return -EINVAL;
+	table[8 * (n - 1) + 7] |= 0x80;	/* end of table */
+	return (int)n;
+}

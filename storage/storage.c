@@ -123,6 +123,16 @@ int storage_check(const char *disk, u64 lba, u64 count, bool write, const char *
 	return 0;
 }
 
+bool storage_is_plain(const char *disk, u64 lba, u64 count)
+{
+	u64 run;
+
+	for (u64 end = lba + count; lba < end; lba += run)
+		if (policy_run(&hv.cfg.policy, disk, lba, end - lba, &run) == ACT_ENCRYPT)
+			return false;
+	return true;
+}
+
 static void transform(const char *disk, u64 lba, u8 *buf, u64 count, bool to_disk)
 {
 	u64 run;

@@ -53,6 +53,15 @@ struct dma_limits {
 int prd_parse(const struct physmem *pm, u64 prdt_pa, const struct dma_limits *lim,
 	      struct sg_entry *sg, u32 max, u64 *total);
 
+/*
+ * Fill a bus-master PRD table for the first 'bytes' of a scatter list:
+ * entries of at most 64 KiB that never cross a 64 KiB boundary, the last
+ * one marked.  Returns the number of entries, -ENOMEM if more than
+ * max_entries are needed, -EINVAL if the list is shorter than 'bytes' or
+ * reaches above 4 GiB or has an odd address.
+ */
+int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u64 bytes);
+
 /* Copy between a contiguous buffer and a scatter list, starting 'skip' bytes into the list. */
 void sg_copy(const struct physmem *pm, const struct sg_entry *sg, u32 n, u64 skip, u8 *buf, u64 len,
 	     bool to_sg);

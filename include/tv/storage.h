@@ -20,6 +20,9 @@ void storage_disk_found(const char *disk, u64 sectors);
 /* 0, or -EACCES with *why set (refused by policy, or no key). */
 int storage_check(const char *disk, u64 lba, u64 count, bool write, const char **why);
 
+/* No sector of the range is encrypted (data may go to the disk as it is). */
+bool storage_is_plain(const char *disk, u64 lba, u64 count);
+
 /* In place: guest data to disk data (write) or disk data to guest data (read). */
 void storage_to_disk(const char *disk, u64 lba, u8 *buf, u64 count);
 void storage_from_disk(const char *disk, u64 lba, u8 *buf, u64 count);

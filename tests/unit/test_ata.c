@@ -623,6 +623,69 @@ static void test_sg_copy_entry_outside_window(void **state)
 	assert_true(all_bytes(fake_at(r, RAM_SIZE - 8, 8), 8, 0));	/* the fake RAM's initial fill */
 }
 
+
+/* ---- prd_build: our own PRD tables for the controller ---- */
+
+static void prd_get(const u8 *t, u32 i, u32 *base, u32 *cnt, bool *eot)
+{
+	u16 c, f;
+	memcpy(base, t + 8 * i, 4);
+	memcpy(&c, t + 8 * i + 4, 2);
+	memcpy(&f, t + 8 * i + 6, 2);
+	*cnt = c ? c : 0x10000;
+	*eot = f & 0x8000;
+}
+
+static void test_prd_build_bounce_1mib(void **state)
+{
+	(void)state;
+	u8 t[4096];
+	struct sg_entry sg = { 0x200000, 0x100000 };
+	int n = prd_build(t, 512, &sg, 1, 0x100000);
+	assert_int_equal(n, 16);	/* sixteen 64 KiB entries, count field 0 */
+	for (u32 i = 0; i < 16; i++) {
+		u32 base, cnt;
+		bool eot;
+		prd_get(t, i, &base, &cnt, &eot);
+		assert_int_equal(base, 0x200000 + 0x10000 * i);
+		assert_int_equal(cnt, 0x10000);
+		assert_int_equal(eot, i == 15);
+	}
+}
+
+static void test_prd_build_splits_at_64k_boundaries(void **state)
+{
+	(void)state;
+	u8 t[4096];
+	/* Starts 512 bytes below a 64 KiB boundary; the list is longer than needed. */
+	struct sg_entry sg[2] = { { 0x1FE00, 0x1000 }, { 0x50000, 0x20000 } };
+	int n = prd_build(t, 512, sg, 2, 0x1000 + 0x800);
+	assert_int_equal(n, 3);
+	u32 base, cnt;
+	bool eot;
+	prd_get(t, 0, &base, &cnt, &eot);
+	assert_int_equal(base, 0x1FE00); assert_int_equal(cnt, 0x200); assert_false(eot);
+	prd_get(t, 1, &base, &cnt, &eot);
+	assert_int_equal(base, 0x20000); assert_int_equal(cnt, 0xE00); assert_false(eot);
+	prd_get(t, 2, &base, &cnt, &eot);
+	assert_int_equal(base, 0x50000); assert_int_equal(cnt, 0x800); assert_true(eot);
+}
+
+static void test_prd_build_limits(void **state)
+{
+	(void)state;
+	u8 t[4096];
+	struct sg_entry small = { 0x1000, 0x200 }, odd = { 0x1001, 0x200 }, high = { 0xFFFFF000, 0x2000 };
+	struct sg_entry pages[600];
+	for (u32 i = 0; i < 600; i++)
+		pages[i] = (struct sg_entry){ 0x100000 + 0x2000ull * i, 0x1000 };
+	assert_int_equal(prd_build(t, 512, &small, 1, 0x400), -EINVAL);	/* list too short */
+	assert_int_equal(prd_build(t, 512, &odd, 1, 0x200), -EINVAL);
+	assert_int_equal(prd_build(t, 512, &high, 1, 0x2000), -EINVAL);	/* above 4 GiB */
+	assert_int_equal(prd_build(t, 512, pages, 600, 600 * 0x1000), -ENOMEM);
+	assert_int_equal(prd_build(t, 512, pages, 600, 512 * 0x1000), 512);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +695,9 @@ int main(void)
 		cmocka_unit_test(test_tf_lba28),
 		cmocka_unit_test(test_tf_lba48),
 		cmocka_unit_test(test_tf_chs),
+		cmocka_unit_test(test_prd_build_bounce_1mib),
+		cmocka_unit_test(test_prd_build_splits_at_64k_boundaries),
+		cmocka_unit_test(test_prd_build_limits),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_prd_single),
 		T(test_prd_count_zero_is_64k),
