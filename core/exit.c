@@ -50,9 +50,15 @@ static void handle_cpuid(struct vcpu *v)
 		/* Other hypervisor leaves, SVM features: nothing. */
 	} else {
 		r = cpuid(leaf, sub);
+		/* Bits that mirror the guest's own CR4, not ours. */
+		if (leaf == 1)
+			r.ecx = (r.ecx & ~(1u << 27)) | (v->cr4 & (1ull << 18) ? 1u << 27 : 0);	/* OSXSAVE */
+		if (leaf == 7 && sub == 0)
+			r.ecx = (r.ecx & ~(1u << 4)) | (v->cr4 & (1ull << 22) ? 1u << 4 : 0);	/* OSPKE */
 		if (leaf == 1) {
 			r.ecx |= 1u << 31;	/* hypervisor present */
 			r.ecx &= ~(1u << 5);	/* no VMX */
+			r.ecx &= ~(1u << 21);	/* no x2APIC: the xAPIC page is what we guard */
 		} else if (leaf == 0x80000001u) {
 			r.ecx &= ~(1u << 2);	/* no SVM */
 		}
@@ -90,6 +96,12 @@ static void wrmsr_efer(struct vcpu *v, u64 val)
 	skip_insn(v);
 }
 
+/* MSRs the core guards on every vendor (the vendors add their own). */
+const u32 core_msrs[CORE_MSRS_COUNT] = { MSR_APIC_BASE, MSR_X2APIC_ICR };
+
+bool apic_icr_refused(u64 icr);
+bool apic_base_write_ok(u64 val);
+
 static void handle_msr(struct vcpu *v)
 {
 	u32 msr = v->exit.msr.msr;
@@ -111,6 +123,26 @@ static void handle_msr(struct vcpu *v)
 	if (msr == MSR_FEATURE_CONTROL && !write) {
 		v->gpr[R_AX] = FEATURE_CONTROL_LOCKED;
 		v->gpr[R_DX] = 0;
+		skip_insn(v);
+		return;
+	}
+	if (msr == MSR_APIC_BASE || msr == MSR_X2APIC_ICR) {
+		bool x2 = rdmsr(MSR_APIC_BASE) & (1ull << 10);
+		if (msr == MSR_X2APIC_ICR && !x2) {
+			vcpu_inject(v, EXC_GP, true, 0);	/* x2APIC is off (and hidden) */
+			return;
+		}
+		if (!write) {
+			val = rdmsr(msr);
+			v->gpr[R_AX] = (u32)val;
+			v->gpr[R_DX] = val >> 32;
+		} else if (msr == MSR_APIC_BASE && !apic_base_write_ok(val)) {
+			log_warn("guest write %lx to IA32_APIC_BASE refused (APIC moves, x2APIC)\n", val);
+			vcpu_inject(v, EXC_GP, true, 0);
+			return;
+		} else if (!(msr == MSR_X2APIC_ICR && apic_icr_refused(val))) {
+			wrmsr(msr, val);
+		}
 		skip_insn(v);
 		return;
 	}
@@ -206,6 +238,21 @@ static void handle_unexpected(struct vcpu *v)
 	panic("unexpected exit (event %u, %s reason %lx)\n", v->exit.event, arch()->name, v->exit.reason);
 }
 
+/*
+ * An exit the vendor could not map to anything we emulate (a hardware task
+ * switch on VT-x, say): the guest's instruction fails with #UD; the
+ * hypervisor carries on.
+ */
+static void handle_other(struct vcpu *v)
+{
+	static u32 reported;
+
+	if (reported++ < 8)
+		log_warn("guest operation not supported (%s exit %lx at rip %lx): #UD\n", arch()->name,
+			 v->exit.reason, v->rip);
+	vcpu_inject(v, EXC_UD, false, 0);
+}
+
 typedef void (*exit_handler)(struct vcpu *v);
 
 static const exit_handler exit_handlers[TV_EV_COUNT] = {
@@ -222,7 +269,7 @@ static const exit_handler exit_handlers[TV_EV_COUNT] = {
 	[TV_EV_INIT] = handle_init,
 	[TV_EV_EXCEPTION] = handle_unexpected,
 	[TV_EV_INTR] = handle_unexpected,
-	[TV_EV_OTHER] = handle_unexpected,
+	[TV_EV_OTHER] = handle_other,
 };
 
 void vcpu_loop(struct vcpu *v)

@@ -97,6 +97,8 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	msrpm_intercept(s->msrpm, MSR_VM_CR);
 	msrpm_intercept(s->msrpm, MSR_VM_HSAVE_PA);
 	msrpm_intercept(s->msrpm, 0xC0010118u);	/* SVM_KEY */
+	for (u32 i = 0; i < CORE_MSRS_COUNT; i++)
+		msrpm_intercept(s->msrpm, core_msrs[i]);
 
 	F32(vmcb, VMCB_INTERCEPT_MISC1) = MISC1_SMI | MISC1_CPUID | MISC1_INVLPGA | MISC1_IOIO |
 					  MISC1_MSR | MISC1_SHUTDOWN;
@@ -208,6 +210,7 @@ static u32 decode(struct vcpu *v, u8 *vmcb)
 	case SVM_EXIT_INTR:
 		return TV_EV_INTR;
 	case SVM_EXIT_INVALID:
+	case 0xFFFFFFFFu:	/* QEMU reports it as a 32-bit -1 */
 		panic("VMRUN refused the guest state (VMEXIT_INVALID)\n");
 	default:
 		if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {

@@ -378,6 +378,8 @@ static int vmx_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	msr_intercept(bm, MSR_FEATURE_CONTROL);
 	for (u32 m = MSR_VMX_FIRST; m <= MSR_VMX_LAST; m++)
 		msr_intercept(bm, m);
+	for (u32 i = 0; i < CORE_MSRS_COUNT; i++)
+		msr_intercept(bm, core_msrs[i]);
 
 	controls(x, nested_root);
 	host_state();
@@ -565,6 +567,8 @@ static void refresh(struct vcpu *v, struct vmx_vcpu *x)
 	v->cr3 = vmread(GUEST_CR3);
 	v->cr4 = (vmread(GUEST_CR4) & ~x->cr4_mask) | (vmread(CR4_READ_SHADOW) & x->cr4_mask);
 	v->cpl = !(v->cr0 & CR0_PE) ? 0 : (v->rflags & RFLAGS_VM) ? 3 : (vmread(GUEST_SS_AR) >> 5) & 3;
+	v->cs_ar = (u32)vmread(GUEST_CS_AR) & 0x1F0FFu;	/* already in SEG_AR_* layout */
+	v->cs_base = vmread(GUEST_CS_BASE);
 	x->idt_info = (u32)vmread(IDT_VECTORING_INFO);
 	x->idt_err = (x->idt_info & INTR_ERRCODE) ? (u32)vmread(IDT_VECTORING_ERROR) : 0;
 	x->exit_len = (u32)vmread(EXIT_INSN_LEN);
@@ -589,7 +593,7 @@ static void decode_io(struct vcpu *v)
 	e->io.rep = q & 32;
 	if (!e->io.str)
 		return;
-	u32 cs_ar = (u32)vmread(GUEST_CS_AR), seg = e->io.in ? SEG_ES : SEG_DS;
+	u32 cs_ar = v->cs_ar, seg = e->io.in ? SEG_ES : SEG_DS;
 	bool long64 = (v->efer & EFER_LMA) && (cs_ar & 0x2000);
 	if (cap.basic & BASIC_INSOUTS_INFO) {
 		u32 ii = (u32)vmread(EXIT_INSN_INFO);

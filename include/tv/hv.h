@@ -43,6 +43,15 @@ static inline const struct arch_ops *arch(void)
 }
 extern struct vcpu *current_vcpu;
 
+/* MSRs the core handles on every vendor: the vendors must intercept them. */
+#define MSR_APIC_BASE 0x1Bu
+#define MSR_X2APIC_ICR 0x830u
+#define CORE_MSRS_COUNT 2
+extern const u32 core_msrs[CORE_MSRS_COUNT];
+
+/* core/apic.c */
+void apic_init(void);
+
 /* core/mem.c */
 void mem_setup(void);			/* choose the region, build tables, move there */
 int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */

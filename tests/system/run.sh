@@ -31,7 +31,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 
@@ -52,6 +52,7 @@ guest_machine() {
 		echo "-machine q35 -drive file=$img,format=raw,if=none,id=d0,file.locking=off" \
 			"-device ide-hd,drive=d0,bus=ide.0 -drive file=$img,format=raw,if=none,id=d1,file.locking=off" \
 			"-device nvme,drive=d1,serial=tv1" ;;
+	smp_refused.*) echo "-machine pc -smp 2" ;;
 	*) echo "-machine pc" ;;
 	esac
 }
