@@ -29,6 +29,51 @@ static void set_key(const u8 *k, size_t len)
 	log_info("storage: AES-%u-XTS key loaded\n", len == 32 ? 128 : 256);
 }
 
+/*
+ * Boot loaders leave copies of what they read in their buffers (GRUB's
+ * disk bounce buffer in low memory, its disk cache): wipe every copy of the
+ * key in RAM the guest will own.  Files start on sector boundaries and
+ * buffers are at least 16-byte aligned, so a 16-byte stride finds them.
+ */
+static u32 wipe_in(u64 start, u64 end, const u8 *k, size_t len)
+{
+	start = ALIGN_UP(start, 16);
+	if (end < start + len)
+		return 0;
+	const u64 *p = phys_ptr(&hv.pm, start, end - start);
+	u64 first;
+	u32 found = 0;
+
+	if (!p)
+		return 0;
+	memcpy(&first, k, 8);
+	for (u64 i = 0, n = (end - start - len) / 16; i <= n; i++, p += 2)
+		if (*p == first && !memcmp(p, k, len)) {
+			tv_memzero_explicit((void *)p, len);
+			found++;
+		}
+	return found;
+}
+
+static u32 wipe_key_copies(const u8 *k, size_t len)
+{
+	const struct memmap *map = &hv.boot.mmap;
+	u64 hb = hv.region_base, he = hv.region_base + hv.region_size;
+	u32 found = 0;
+
+	for (u32 i = 0; i < map->n; i++) {
+		const struct mem_range *r = &map->e[i];
+		u64 s = r->base, e = r->base + r->len;
+		if (r->type != MEM_USABLE)
+			continue;
+		if (s < hb)
+			found += wipe_in(s, MIN(e, hb), k, len);
+		if (e > he)
+			found += wipe_in(MAX(s, he), e, k, len);
+	}
+	return found;
+}
+
 void storage_take_key_module(void)
 {
 	struct bootinfo *bi = &hv.boot;
@@ -43,8 +88,13 @@ void storage_take_key_module(void)
 			panic("more than one thinvisor.key module\n");
 		if (!p || (len != 32 && len != 64))
 			panic("thinvisor.key must hold exactly 32 or 64 bytes (it has %lu)\n", len);
-		set_key(p, len);
-		tv_memzero_explicit(p, len);	/* the guest must never find it in its RAM */
+		u8 k[64];
+		memcpy(k, p, len);
+		set_key(k, len);
+		/* The guest must never find it in its RAM: not the module, nor any copy. */
+		u32 copies = wipe_key_copies(k, len);
+		tv_memzero_explicit(k, sizeof(k));
+		log_debug("storage: key module and %u other copies wiped from guest RAM\n", copies - 1);
 		memmove(m, m + 1, (bi->nmods - i - 1) * sizeof(*m));
 		bi->nmods--;
 		i--;
