@@ -87,6 +87,7 @@ skip_reason() {
 guest_args() {
 	case $1 in
 	guestargs) echo "hello world" ;;
+	ide_dma) echo "keyscan=64" ;;
 	*) echo "" ;;
 	esac
 }
@@ -139,8 +140,8 @@ mkdir -p "$LOGDIR/iso" || exit 2
 
 # One ISO per guest, shared by its runs (each run boots its own copy:
 # Bochs locks its images).  GRUB also writes to COM1; if it cannot load
-# thinvisor it says so and halts.  (No keyscan= for the ide_* guests: GRUB
-# leaves a copy of each file it reads in its low-memory disk buffer.)
+# thinvisor it says so and halts.  (ide_dma scans its RAM for the key: GRUB
+# leaves copies of each file it reads, which thinvisor must wipe.)
 make_iso() {
 	local g=$1 elf=$BUILD/guests/$1.elf dir=$LOGDIR/iso/$1.d args key=""
 	args=$(guest_args "$g")
