@@ -10,6 +10,8 @@
  */
 #define HOST_RSP 0x6C14
 
+#include "tv/gpr.inc"
+
 	.text
 	.globl vmx_enter
 vmx_enter:
@@ -27,20 +29,7 @@ vmx_enter:
 
 	mov	%rdi, %rax
 	test	%esi, %esi		/* flags survive the loads below */
-	mov	1*8(%rax), %rcx
-	mov	2*8(%rax), %rdx
-	mov	3*8(%rax), %rbx
-	mov	5*8(%rax), %rbp
-	mov	6*8(%rax), %rsi
-	mov	7*8(%rax), %rdi
-	mov	8*8(%rax), %r8
-	mov	9*8(%rax), %r9
-	mov	10*8(%rax), %r10
-	mov	11*8(%rax), %r11
-	mov	12*8(%rax), %r12
-	mov	13*8(%rax), %r13
-	mov	14*8(%rax), %r14
-	mov	15*8(%rax), %r15
+	GUEST_GPRS_LOAD %rax
 	mov	0*8(%rax), %rax
 	jnz	1f
 	vmlaunch
@@ -54,20 +43,7 @@ vmx_enter:
 vmx_exit:
 	push	%rax			/* guest RAX; gpr[] is now at 8(%rsp) */
 	mov	8(%rsp), %rax
-	mov	%rcx, 1*8(%rax)
-	mov	%rdx, 2*8(%rax)
-	mov	%rbx, 3*8(%rax)
-	mov	%rbp, 5*8(%rax)
-	mov	%rsi, 6*8(%rax)
-	mov	%rdi, 7*8(%rax)
-	mov	%r8, 8*8(%rax)
-	mov	%r9, 9*8(%rax)
-	mov	%r10, 10*8(%rax)
-	mov	%r11, 11*8(%rax)
-	mov	%r12, 12*8(%rax)
-	mov	%r13, 13*8(%rax)
-	mov	%r14, 14*8(%rax)
-	mov	%r15, 15*8(%rax)
+	GUEST_GPRS_SAVE %rax
 	pop	%rcx
 	mov	%rcx, 0*8(%rax)
 	xor	%eax, %eax
