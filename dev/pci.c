@@ -20,10 +20,30 @@ static u32 ndevs;
 static u32 guest_cf8;
 
 void ata_attach(const struct pci_dev *d, u32 instance);
+bool ahci_attach(const struct pci_dev *d);
+bool ahci_config_write_ok(u32 reg, u32 val);
 void ata_pci_changed(u32 instance);
 u32 ata_controllers(void);
 const u8 *acpi_find_table(const char *sig);
 static struct pci_dev *find(u32 addr);
+
+/*
+ * After a guest configuration write to a mediated device: IDE ports may have
+ * moved; an AHCI HBA must not decode its registers anywhere but where they
+ * are trapped, so memory decoding stays off while its ABAR is elsewhere.
+ */
+static void after_write(struct pci_dev *d, u32 reg)
+{
+	if (d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
+		ata_pci_changed(d->instance);
+	if (d->owner == PCI_OWNER_AHCI && reg < 0x28) {
+		u32 cmd = pci_read32(d, 0x04);
+		if (!ahci_config_write_ok(0x24, pci_read32(d, 0x24)) && (cmd & 0x2)) {
+			pci_write32(d, 0x04, cmd & ~0x2u);
+			log_warn("pci: AHCI registers moved away from their trap: memory decoding kept off\n");
+		}
+	}
+}
 
 static u32 cfg_read(u32 addr)
 {
@@ -129,8 +149,8 @@ void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool wri
 	default:
 		if (write) *(volatile u64 *)p = *val; else *val = *(volatile u64 *)p;
 	}
-	if (write && d && d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
-		ata_pci_changed(d->instance);
+	if (write && d)
+		after_write(d, reg);
 }
 
 void pci_init(void)
@@ -144,6 +164,8 @@ void pci_init(void)
 			d->owner = PCI_OWNER_ATA;
 			d->instance = ata_controllers();
 			ata_attach(d, d->instance);
+		} else if (d->class == 0x010601 && ahci_attach(d)) {
+			d->owner = PCI_OWNER_AHCI;
 		} else if ((d->class >> 16) == 0x01) {
 			/*
 			 * Mass storage we do not mediate (yet): AHCI, NVMe, SCSI...
@@ -208,10 +230,8 @@ void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data
 		io_passthrough(port, size, in, p, 1);
 		if (!in) {
 			struct pci_dev *d = find(guest_cf8);
-			u32 reg = (guest_cf8 & 0xFC) + (port - 0xCFCu);
-			/* Command, programming interface or a BAR: the ports may have moved. */
-			if (d && d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
-				ata_pci_changed(d->instance);
+			if (d)
+				after_write(d, (guest_cf8 & 0xFC) + (port - 0xCFCu));
 		}
 	}
 }
