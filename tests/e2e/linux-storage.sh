@@ -11,6 +11,7 @@
 # Cases (each: a fresh 256 MiB image, a write boot and a read boot):
 #   hv-k64      thinvisor, 64-byte key module (AES-256-XTS)
 #   hv-k32      thinvisor, 32-byte key module (AES-128-XTS)
+#   hv-ahci-k64 thinvisor, 64-byte key, the disk on q35's AHCI controller
 #   native-dmcrypt-k64, native-dmcrypt-k32
 #               no thinvisor: the guest encrypts the disk itself with
 #               dm-crypt aes-xts-plain64 and the same key (tvdm=); the same
@@ -60,7 +61,7 @@ cpu=max,-erms
 timeout_s=180
 keep=0
 cases=()
-default_cases=(hv-k64 hv-k32 native-dmcrypt-k64)
+default_cases=(hv-k64 hv-k32 hv-ahci-k64 native-dmcrypt-k64)
 while (($#)); do
 	case "$1" in
 	--native-dmcrypt) cases+=(native-dmcrypt-k64 native-dmcrypt-k32); shift ;;
@@ -76,7 +77,7 @@ done
 ((${#cases[@]})) || cases=("${default_cases[@]}")
 for c in "${cases[@]}"; do
 	case "$c" in
-	hv-k64 | hv-k32 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
+	hv-k64 | hv-k32 | hv-ahci-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
 	*) echo "linux-storage: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -189,7 +190,7 @@ boot() {
 	: >"$log"
 	t0=$(date +%s%N)
 	timeout --kill-after=10 "$timeout_s" \
-		qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m 1024 \
+		qemu-system-x86_64 -accel tcg -machine "$machine" -cpu "$cpu" -m 1024 \
 		-display none -monitor none -no-reboot -serial "file:$log" "$@" \
 		</dev/null >"$log.stderr" 2>&1 &
 	qemu_pid=$!
@@ -210,6 +211,11 @@ guest_boot() {
 	shift 6
 	local gcmd="console=ttyS0 panic=-1 tvtest=$tvtest $*"
 	local drive=(-drive "file=$img,format=raw,if=ide,index=0")
+	machine=pc
+	if [[ $name == *ahci* ]]; then	# q35: the disk on the ICH9 AHCI controller
+		machine=q35
+		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device ide-hd,drive=d0,bus=ide.0)
+	fi
 	if [[ $mode == hv ]]; then
 		boot "$log" "${drive[@]}" -kernel "$hv_elf" \
 			-append "console=com1 hvmem=64M${TV_STORAGE_HV_APPEND:+ $TV_STORAGE_HV_APPEND}" \
