@@ -31,9 +31,21 @@ static struct idt_gate idt[32] __attribute__((aligned(16)));
 static u8 ist_stack[8192] __attribute__((aligned(16)));
 extern const u8 trap_stubs[];
 
+/* The exception table: (faulting instruction, where to resume), constant. */
+struct extable_entry {
+	u64 insn, fixup;
+};
+extern const struct extable_entry _extable_start[], _extable_end[];
+
 void host_trap(struct trap_frame *f);
 void host_trap(struct trap_frame *f)
 {
+	if (f->vector == 13)
+		for (const struct extable_entry *e = _extable_start; e < _extable_end; e++)
+			if (e->insn == f->rip) {
+				f->rip = e->fixup;
+				return;
+			}
 	if (f->vector == 2) {	/* NMI while in the hypervisor: nothing of ours to do */
 		log_warn("NMI in hypervisor at %lx\n", f->rip);
 		return;

@@ -96,8 +96,37 @@ static void wrmsr_efer(struct vcpu *v, u64 val)
 	skip_insn(v);
 }
 
+/*
+ * MSRs the guest may read but never write: they could give it the
+ * hypervisor's memory (top-of-memory and DRAM routing, SMM ranges and
+ * their locks) or change the CPU under it (microcode update).
+ */
+static const u32 readonly_msrs[] = {
+	0xC0010010u,	/* AMD SYSCFG */
+	0xC001001Au,	/* AMD TOP_MEM */
+	0xC001001Du,	/* AMD TOP_MEM2 */
+	0xC0010111u,	/* AMD SMM_BASE */
+	0xC0010112u,	/* AMD SMM_ADDR (TSEG base) */
+	0xC0010113u,	/* AMD SMM_MASK */
+	0xC0010116u,	/* AMD SMM_CTL */
+	0x1F2u,		/* Intel SMRR_PHYSBASE */
+	0x1F3u,		/* Intel SMRR_PHYSMASK */
+	0x79u,		/* IA32_BIOS_UPDT_TRIG: microcode update */
+};
+
 /* MSRs the core guards on every vendor (the vendors add their own). */
-const u32 core_msrs[CORE_MSRS_COUNT] = { MSR_APIC_BASE, MSR_X2APIC_ICR };
+const u32 core_msrs[CORE_MSRS_COUNT] = {
+	MSR_APIC_BASE, MSR_X2APIC_ICR, 0xC0010010u, 0xC001001Au, 0xC001001Du, 0xC0010111u,
+	0xC0010112u, 0xC0010113u, 0xC0010116u, 0x1F2u, 0x1F3u, 0x79u,
+};
+
+static bool is_readonly_msr(u32 msr)
+{
+	for (u32 i = 0; i < ARRAY_SIZE(readonly_msrs); i++)
+		if (readonly_msrs[i] == msr)
+			return true;
+	return false;
+}
 
 bool apic_icr_refused(u64 icr);
 bool apic_base_write_ok(u64 val);
@@ -123,6 +152,21 @@ static void handle_msr(struct vcpu *v)
 	if (msr == MSR_FEATURE_CONTROL && !write) {
 		v->gpr[R_AX] = FEATURE_CONTROL_LOCKED;
 		v->gpr[R_DX] = 0;
+		skip_insn(v);
+		return;
+	}
+	if (is_readonly_msr(msr)) {
+		if (write) {
+			log_warn("guest write %lx to MSR %x refused\n", val, msr);
+			vcpu_inject(v, EXC_GP, true, 0);
+			return;
+		}
+		if (!rdmsr_safe(msr, &val)) {	/* not on this CPU: as on this CPU */
+			vcpu_inject(v, EXC_GP, true, 0);
+			return;
+		}
+		v->gpr[R_AX] = (u32)val;
+		v->gpr[R_DX] = val >> 32;
 		skip_insn(v);
 		return;
 	}

@@ -25,6 +25,46 @@ static inline void wrmsr(u32 msr, u64 v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 
+/*
+ * MSR access that may fault (an MSR this CPU does not have): the #GP is
+ * caught through a constant exception table (core/cpu.c), never a pointer
+ * the hypervisor stores.  Returns false if the instruction faulted.
+ */
+static inline bool rdmsr_safe(u32 msr, u64 *val)
+{
+	u32 lo = 0, hi = 0, ok = 1;
+	__asm__ volatile("1: rdmsr\n"
+			 "2:\n"
+			 ".pushsection .rodata.extable, \"a\"\n"
+			 ".balign 8\n"
+			 ".quad 1b, 3f\n"
+			 ".popsection\n"
+			 ".pushsection .text.fixup, \"ax\"\n"
+			 "3: xor %2, %2\n"
+			 "jmp 2b\n"
+			 ".popsection"
+			 : "+a"(lo), "+d"(hi), "+r"(ok) : "c"(msr));
+	*val = (u64)hi << 32 | lo;
+	return ok;
+}
+
+static inline bool wrmsr_safe(u32 msr, u64 val)
+{
+	u32 ok = 1;
+	__asm__ volatile("1: wrmsr\n"
+			 "2:\n"
+			 ".pushsection .rodata.extable, \"a\"\n"
+			 ".balign 8\n"
+			 ".quad 1b, 3f\n"
+			 ".popsection\n"
+			 ".pushsection .text.fixup, \"ax\"\n"
+			 "3: xor %0, %0\n"
+			 "jmp 2b\n"
+			 ".popsection"
+			 : "+r"(ok) : "c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
+	return ok;
+}
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };

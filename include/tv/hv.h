@@ -46,7 +46,7 @@ extern struct vcpu *current_vcpu;
 /* MSRs the core handles on every vendor: the vendors must intercept them. */
 #define MSR_APIC_BASE 0x1Bu
 #define MSR_X2APIC_ICR 0x830u
-#define CORE_MSRS_COUNT 2
+#define CORE_MSRS_COUNT 12
 extern const u32 core_msrs[CORE_MSRS_COUNT];
 
 /* core/apic.c */
