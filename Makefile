@@ -40,7 +40,7 @@ $(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h arch/vmx/*.h)
 $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
 	@echo "  LD    $@"
 	@$(HV_CC) $(HV_CFLAGS) $(HV_LDFLAGS) $(HV_OBJS) -o $@
-	@tools/check-image.sh $@
+	@tools/check-image.sh $@ || { rm -f $@; exit 1; }
 
 # Host unit tests: pure modules built for the host under ASan and UBSan.
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \

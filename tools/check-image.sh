@@ -36,3 +36,33 @@ if readelf -lW "$elf" | awk '/LOAD/ && $7 ~ /W/ && $7 ~ /E/ { bad = 1 } END { ex
 	echo "check-image: a segment of $elf is both writable and executable" >&2
 	exit 1
 fi
+
+# No writable function pointers (HyperSafe's restricted pointer indexing):
+# no 8-byte word in .data may hold an address inside .text; function tables
+# must be const (.rodata).  (.bss is all zeros in the image by definition.)
+python3 - "$elf" <<'PY'
+import struct, subprocess, sys
+elf = sys.argv[1]
+syms = {}
+for line in subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout.split("\n"):
+    parts = line.split()
+    if len(parts) == 3:
+        syms[parts[2]] = int(parts[0], 16)
+text = (syms["_text_start"], syms["_text_end"])
+out = subprocess.run(["readelf", "-SW", elf], capture_output=True, text=True, check=True).stdout
+data = open(elf, "rb").read()
+bad = []
+for line in out.split("\n"):
+    f = line.replace("[ ", "[").split()
+    if len(f) > 6 and f[1] == ".data":
+        addr, off, size = int(f[3], 16), int(f[4], 16), int(f[5], 16)
+        for i in range(0, size - 7, 8):
+            (v,) = struct.unpack_from("<Q", data, off + i)
+            if text[0] <= v < text[1]:
+                bad.append(addr + i)
+if bad:
+    names = subprocess.run(["addr2line", "-f", "-e", elf] + [hex(a) for a in bad[:5]],
+                           capture_output=True, text=True).stdout.split()
+    sys.exit("check-image: writable function pointer(s) in .data at " +
+             ", ".join(hex(a) for a in bad[:5]) + " " + " ".join(names[::2]))
+PY
