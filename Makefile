@@ -15,7 +15,7 @@ HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-ffreestanding -nostdlib -fno-builtin -mno-red-zone -mcmodel=kernel \
-	-fno-pic -fno-pie -mgeneral-regs-only -fno-stack-protector \
+	-fno-pic -fno-pie -mgeneral-regs-only -fstack-protector-strong -mstack-protector-guard=global \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -Iinclude
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
 	-T boot/thinvisor.ld -Wl,--build-id=none

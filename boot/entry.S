@@ -170,7 +170,7 @@ early_tables:
 early_pml4:	.skip 4096
 early_pdpt:	.skip 4096
 early_pd:	.skip 4096 * 4
-	.balign 16
-	.globl boot_stack_top
+	.balign 4096			/* the page below is unmapped later: a guard */
+	.globl boot_stack, boot_stack_top
 boot_stack:	.skip 16384
 boot_stack_top:

@@ -62,6 +62,14 @@ static u32 pick_vendor(void)
 }
 
 void platform_init(void);
+/* The stack canary (-fstack-protector-strong): seeded first thing at boot. */
+u64 __stack_chk_guard = 0x595e9fbd94fda766ull;
+void __stack_chk_fail(void);
+void __stack_chk_fail(void)
+{
+	panic("hypervisor stack smashed\n");
+}
+
 void hv_boot(u32 magic, u32 info);
 void hv_boot(u32 magic, u32 info)
 {
@@ -69,6 +77,11 @@ void hv_boot(u32 magic, u32 info)
 	const struct physmem early = { 0, 0, GiB(4) };
 	const char *err = NULL;
 	char msg[256];
+	u32 lo, hi;
+
+	/* hv_boot never returns, so changing the canary under it is safe. */
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	__stack_chk_guard ^= ((u64)hi << 32 | lo) * 0x9E3779B97F4A7C15ull;
 
 	log_init(CONSOLE_COM1, false);
 	if (bootinfo_parse(magic, info, &early, &hv.boot, &err))

@@ -11,6 +11,7 @@
 #include "tv/lib.h"
 #include "tv/log.h"
 
+extern u8 boot_stack[];
 extern u8 _image_start[], _text_start[], _text_end[], _rodata_start[], _rodata_end[],
 	_data_start[], _image_end[];
 void hv_relocate(void *dst, const void *src, u64 len, u64 cr3);
@@ -44,6 +45,12 @@ static void build_host_tables(void)
 	map_or_die(pt, (u64)_text_start, image_pa(_text_start), (u64)(_text_end - _text_start), PT_R | PT_X);
 	map_or_die(pt, (u64)_rodata_start, image_pa(_rodata_start), (u64)(_rodata_end - _rodata_start), PT_R);
 	map_or_die(pt, (u64)_data_start, image_pa(_data_start), (u64)(_image_end - _data_start), PT_R | PT_W);
+	/*
+	 * Guard page under the stack: the page below it belonged to the early
+	 * page tables, unused once these tables are live.  An overflow faults.
+	 */
+	if (pt_unmap(pt, (u64)boot_stack - 4096, 4096))
+		panic("out of hypervisor memory\n");
 	map_or_die(pt, DMAP_BASE, 0, hv.region_base, PT_R | PT_W);
 	map_or_die(pt, DMAP_BASE + img_end, img_end, hv.max_phys - img_end, PT_R | PT_W);
 }
