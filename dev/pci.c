@@ -16,6 +16,8 @@
 #include "tv/storage.h"
 
 static struct pci_dev devs[PCI_MAX_DEVS];
+static u64 ecam_base;		/* ECAM window (trapped), 0 if none */
+static u8 ecam_bus0;
 static u32 ndevs;
 static u32 guest_cf8;
 
@@ -64,6 +66,69 @@ void pci_write32(const struct pci_dev *d, u16 reg, u32 val)
 	outl(0xCFC, val);
 }
 
+static u16 bar_reg(u32 i)
+{
+	return i == 6 ? 0x30 : (u16)(0x10 + 4 * i);
+}
+
+/*
+ * How large each memory BAR is (write all ones, read back, restore, with
+ * decoding off meanwhile), so that a guest write that would put one over the
+ * hypervisor can be recognised.
+ */
+static void size_bars(struct pci_dev *d)
+{
+	u32 nbars = d->header == 0 ? 6 : d->header == 1 ? 2 : 0;
+	u32 cmd = pci_read32(d, 0x04);
+
+	if (!nbars)
+		return;
+	pci_write32(d, 0x04, cmd & ~0x3u);
+	for (u32 i = 0; i <= 6; i++) {
+		if (i >= nbars && i != 6)
+			continue;
+		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
+		u32 old = pci_read32(d, r);
+		if (i < 6 && (old & 1))
+			continue;	/* I/O BAR */
+		pci_write32(d, r, i == 6 ? 0xFFFFF800u : 0xFFFFFFFFu);
+		u32 mask = pci_read32(d, r) & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u);
+		pci_write32(d, r, old);
+		d->mem_size[i] = mask ? ~mask + 1 : 0;
+		if (i < 6 && (old & 0x6) == 0x4)
+			i++;	/* 64-bit: the next register is the high half */
+	}
+	pci_write32(d, 0x04, cmd);
+}
+
+/*
+ * May the guest write 'val' to configuration register 'reg'?  Not if it
+ * would put a memory BAR over the hypervisor region, the local APIC or a
+ * window thinvisor traps.
+ */
+static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
+{
+	for (u32 i = 0; i <= 6; i++) {
+		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
+		if (!d->mem_size[i] || reg != r)
+			continue;
+		u64 base = val & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u), sz = d->mem_size[i];
+		if (size != 4) {
+			log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, i);
+			return false;
+		}
+		if (val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u) || base == 0)
+			return true;	/* sizing, or unassigned */
+		if (in_hv_region(base, sz) || ranges_overlap(base, sz, 0xFEE00000u, 0x1000) ||
+		    (ecam_base && ranges_overlap(base, sz, ecam_base, 256ull << 20))) {
+			log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
+				 d->bus, d->dev, d->fn, i, base);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void scan_bus(u8 bus, u32 depth)
 {
 	for (u8 dev = 0; dev < 32; dev++) {
@@ -76,9 +141,11 @@ static void scan_bus(u8 bus, u32 depth)
 			}
 			u32 hdr = cfg_read(pci_addr(bus, dev, fn, 0x0C)) >> 16 & 0xFF;
 			u32 cls = cfg_read(pci_addr(bus, dev, fn, 0x08)) >> 8;
-			if (ndevs < PCI_MAX_DEVS)
-				devs[ndevs++] = (struct pci_dev){ bus, dev, fn, (u16)id, (u16)(id >> 16), cls,
-								  PCI_OWNER_NONE, 0 };
+			if (ndevs < PCI_MAX_DEVS) {
+				devs[ndevs] = (struct pci_dev){ bus, dev, fn, (u16)id, (u16)(id >> 16), cls,
+								PCI_OWNER_NONE, 0, (u8)(hdr & 0x7F), { 0 } };
+				size_bars(&devs[ndevs++]);
+			}
 			if ((hdr & 0x7F) == 1 && depth < 8) {	/* PCI-PCI bridge */
 				u8 sec = (u8)(cfg_read(pci_addr(bus, dev, fn, 0x18)) >> 8);
 				if (sec > bus)
@@ -95,8 +162,6 @@ static void scan_bus(u8 bus, u32 depth)
  * through memory.  Its whole window is trapped, so hidden devices stay
  * hidden and writes to mediated ones are seen there too.
  */
-static u64 ecam_base;
-static u8 ecam_bus0;
 
 static void ecam_init(void)
 {
@@ -136,6 +201,8 @@ void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool wri
 			*val = ~0ull;
 		return;
 	}
+	if (write && d && !write_allowed(d, reg, size, (u32)*val))
+		return;
 	switch (size) {
 	case 1:
 		if (write) *(volatile u8 *)p = (u8)*val; else *val = *(volatile u8 *)p;
@@ -226,12 +293,14 @@ void pci_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data
 				memset(p, 0xFF, size);
 			continue;
 		}
+		struct pci_dev *d = find(guest_cf8);
+		u32 reg = (guest_cf8 & 0xFC) + (port - 0xCFCu), wval = 0;
+		memcpy(&wval, p, size);
+		if (!in && d && !write_allowed(d, reg, size, wval))
+			continue;
 		outl(0xCF8, guest_cf8);
 		io_passthrough(port, size, in, p, 1);
-		if (!in) {
-			struct pci_dev *d = find(guest_cf8);
-			if (d)
-				after_write(d, (guest_cf8 & 0xFC) + (port - 0xCFCu));
-		}
+		if (!in && d)
+			after_write(d, reg);
 	}
 }

@@ -12,6 +12,8 @@ struct pci_dev {
 	u32 class;		/* class << 16 | subclass << 8 | prog-if */
 	u8 owner;		/* which mediator took it (PCI_OWNER_*) */
 	u32 instance;
+	u8 header;		/* header type (0: device, 1: bridge) */
+	u32 mem_size[7];	/* sizes of 32-bit memory BARs 0-5 and the ROM (0: none) */
 };
 
 #define PCI_OWNER_NONE 0
