@@ -30,7 +30,8 @@ $(BUILD)/hv/%.S.o: %.S
 	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
 
 # AES-NI code uses vector registers; it saves and restores the guest's itself.
-$(BUILD)/hv/crypto/aesni.c.o: HV_CFLAGS := $(filter-out -mgeneral-regs-only,$(HV_CFLAGS)) -msse2 -maes
+# (Its target attributes would reset the stack-protector guard to TLS: no canary there.)
+$(BUILD)/hv/crypto/aesni.c.o: HV_CFLAGS := $(filter-out -mgeneral-regs-only -fstack-protector-strong,$(HV_CFLAGS)) -msse2 -maes -fno-stack-protector
 
 $(BUILD)/hv/%.c.o: %.c $(wildcard include/tv/*.h arch/svm/*.h arch/vmx/*.h)
 	@mkdir -p $(dir $@)

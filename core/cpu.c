@@ -40,7 +40,7 @@ extern const struct extable_entry _extable_start[], _extable_end[];
 void host_trap(struct trap_frame *f);
 void host_trap(struct trap_frame *f)
 {
-	if (f->vector == 13)
+	if (f->vector == 13 || f->vector == 14)
 		for (const struct extable_entry *e = _extable_start; e < _extable_end; e++)
 			if (e->insn == f->rip) {
 				f->rip = e->fixup;

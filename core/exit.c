@@ -224,7 +224,7 @@ static void handle_hypercall(struct vcpu *v)
 		set_result32(v, TV_OK, (u32)hv.region_base, (u32)hv.region_size, 0);
 		break;
 	case TV_HC_SELFTEST:
-		set_result32(v, TV_OK, ro_hash_compute() == hv.ro_hash, 0, 0);
+		set_result32(v, TV_OK, ro_hash_compute() == hv.ro_hash, pt_locked(), 0);
 		break;
 	default:
 		v->gpr[R_AX] = TV_ENOSYS;
@@ -250,10 +250,8 @@ static void handle_npf(struct vcpu *v)
 
 	if (mmio_handle_npf(v, gpa))
 		return;
-	if (nested_map_mmio(gpa) == 0) {
-		arch()->flush_nested(v);
+	if (nested_map_mmio(gpa) == 0)
 		return;
-	}
 	log_warn("guest access to unbacked physical address %lx (rip %lx) refused\n", gpa, v->rip);
 	vcpu_inject(v, EXC_GP, true, 0);
 }

@@ -5,7 +5,14 @@
  * W^X at its linked address and all other physical memory (never our image)
  * as a non-executable direct map; the nested table maps everything except
  * the region to the guest, identity.
+ *
+ * HyperSafe's memory lockdown: every page table (ours and the nested one)
+ * lives in a pool of its own that the direct map maps read-only, and CR0.WP
+ * is on, so not even the hypervisor can write a table by accident or under
+ * attack.  The only writers are the gate functions below, which turn WP off
+ * for one validated change (interrupts are always off in the hypervisor).
  */
+#define PT_POOL_SIZE MiB(4)
 #include "tv/cpu.h"
 #include "tv/hv.h"
 #include "tv/lib.h"
@@ -39,7 +46,7 @@ static void build_host_tables(void)
 	struct pagetable *pt = &hv.host_pt;
 	u64 img_end = hv.region_base + hv.image_size;
 
-	if (pt_init(pt, &pt_format_x86, &hv.pool))
+	if (pt_init(pt, &pt_format_x86, &hv.pt_pool))
 		panic("out of hypervisor memory\n");
 	map_or_die(pt, (u64)_image_start, image_pa(_image_start), (u64)(_text_start - _image_start), PT_R);
 	map_or_die(pt, (u64)_text_start, image_pa(_text_start), (u64)(_text_end - _text_start), PT_R | PT_X);
@@ -52,7 +59,9 @@ static void build_host_tables(void)
 	if (pt_unmap(pt, (u64)boot_stack - 4096, 4096))
 		panic("out of hypervisor memory\n");
 	map_or_die(pt, DMAP_BASE, 0, hv.region_base, PT_R | PT_W);
-	map_or_die(pt, DMAP_BASE + img_end, img_end, hv.max_phys - img_end, PT_R | PT_W);
+	map_or_die(pt, DMAP_BASE + img_end, img_end, PT_POOL_SIZE, PT_R);	/* the page tables */
+	map_or_die(pt, DMAP_BASE + img_end + PT_POOL_SIZE, img_end + PT_POOL_SIZE,
+		   hv.max_phys - img_end - PT_POOL_SIZE, PT_R | PT_W);
 }
 
 /* The guest's view: identity, RWX, everything but the hypervisor region. */
@@ -61,10 +70,40 @@ static void build_nested_tables(void)
 	struct pagetable *pt = &hv.nested_pt;
 	u64 top = hv.region_base + hv.region_size;
 
-	if (pt_init(pt, arch()->nested_fmt, &hv.pool))
+	if (pt_init(pt, arch()->nested_fmt, &hv.pt_pool))
 		panic("out of hypervisor memory\n");
 	map_or_die(pt, 0, 0, hv.region_base, PT_R | PT_W | PT_X | PT_U);
 	map_or_die(pt, top, top, hv.max_phys - top, PT_R | PT_W | PT_X | PT_U);
+}
+
+static void wp_off(void)
+{
+	write_cr0(read_cr0() & ~CR0_WP);
+}
+
+static void wp_on(void)
+{
+	write_cr0(read_cr0() | CR0_WP);
+}
+
+/*
+ * The write gate for the nested table: the only change allowed at run time
+ * is mapping (identity) or unmapping guest-physical space outside the
+ * hypervisor region.
+ */
+int nested_change(u64 gpa, u64 size, bool map)
+{
+	int rc;
+
+	if (in_hv_region(gpa, size) || gpa + size < gpa)
+		return -EACCES;
+	wp_off();
+	rc = map ? pt_map(&hv.nested_pt, gpa, gpa, size, PT_R | PT_W | PT_X | PT_U)
+		 : pt_unmap(&hv.nested_pt, gpa, size);
+	wp_on();
+	if (current_vcpu)
+		arch()->flush_nested(current_vcpu);
+	return rc;
 }
 
 int nested_map_mmio(u64 gpa)
@@ -74,7 +113,14 @@ int nested_map_mmio(u64 gpa)
 
 	if (base < hv.max_phys || bits < 32 || base >= (1ull << bits))
 		return -ERANGE;
-	return pt_map(&hv.nested_pt, base, base, MiB(2), PT_R | PT_W | PT_X | PT_U);
+	return nested_change(base, MiB(2), true);
+}
+
+/* Is a page-table page really read-only to the hypervisor?  (Self-test.) */
+bool pt_locked(void)
+{
+	volatile u64 *p = pool_va(&hv.pt_pool, hv.host_pt.root);
+	return !write_probe(p);
 }
 
 u64 ro_hash_compute(void)
@@ -106,9 +152,11 @@ void mem_setup(void)
 	hv.max_phys = ALIGN_UP(MAX(GiB(4), hv.ram_top), GiB(1));
 	log_info("hv region 0x%016lx-0x%016lx\n", hv.region_base, hv.region_base + hv.region_size);
 
-	/* Until we switch, the early identity map reaches the pool. */
-	pool_init(&hv.pool, hv.region_base + hv.image_size, hv.region_base + hv.region_size,
-		  (uintptr_t)(hv.region_base + hv.image_size));
+	/* Until we switch, the early identity map reaches the pools. */
+	u64 img_end = hv.region_base + hv.image_size;
+	pool_init(&hv.pt_pool, img_end, img_end + PT_POOL_SIZE, (uintptr_t)img_end);
+	pool_init(&hv.pool, img_end + PT_POOL_SIZE, hv.region_base + hv.region_size,
+		  (uintptr_t)(img_end + PT_POOL_SIZE));
 	build_host_tables();
 	build_nested_tables();
 
@@ -116,6 +164,7 @@ void mem_setup(void)
 
 	/* Now running from the region; reach physical memory through the direct map. */
 	hv.pool.va_base = DMAP_BASE + hv.pool.start;
+	hv.pt_pool.va_base = DMAP_BASE + hv.pt_pool.start;
 	hv.pm = (struct physmem){ DMAP_BASE, 0, hv.max_phys };
 	hv.ro_hash = ro_hash_compute();
 }

@@ -31,7 +31,7 @@ int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
 {
 	if (nranges == MMIO_RANGES_MAX || (base | len) & 0xFFF || in_hv_region(base, len))
 		return -EINVAL;
-	int rc = pt_unmap(&hv.nested_pt, base, len);
+	int rc = nested_change(base, len, false);
 	if (rc)
 		return rc;
 	ranges[nranges++] = (struct mmio_range){ base, len, (u8)owner, instance };

@@ -33,7 +33,7 @@ typedef long long v2di_a __attribute__((vector_size(16), may_alias));
 /* Workers: never inlined into an entry point.  Pre-register-allocation
  * scheduling interleaves the tweak arithmetic with the AES rounds better
  * (about 5% faster on Zen 3) than GCC's x86 default. */
-#define WORKER static __attribute__((noinline, optimize("schedule-insns", "sched-pressure")))
+#define WORKER static __attribute__((noinline))
 
 #define XMM_SAVE(p)                                          \
 	__asm__ volatile("movdqu %%xmm0, 0x00(%0)\n\t"       \

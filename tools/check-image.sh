@@ -66,3 +66,10 @@ if bad:
     sys.exit("check-image: writable function pointer(s) in .data at " +
              ", ".join(hex(a) for a in bad[:5]) + " " + " ".join(names[::2]))
 PY
+
+# The stack canary must be the global one: a TLS canary (%gs:0x28) would
+# fault in the hypervisor, which has no GS base of its own.
+if objdump -d "$elf" | grep -q '%gs:0x28'; then
+	echo "check-image: code reads a TLS stack canary (%gs:0x28): build it with the global guard" >&2
+	exit 1
+fi

@@ -27,7 +27,8 @@
 #define TV_HC_VERSION       0 /* RBX = TV_VERSION, RCX = "thin", RDX = "viso" */
 #define TV_HC_EXIT_COUNT    1 /* in RBX = event; RBX = count low, RCX = count high, RDX = TV_EV_COUNT */
 #define TV_HC_HV_REGION     2 /* RBX = base, RCX = size of the hypervisor region (both < 4 GiB) */
-#define TV_HC_SELFTEST      3 /* RBX = 1 if the hypervisor's code and read-only data are unchanged since boot */
+#define TV_HC_SELFTEST      3 /* RBX = 1 if the hypervisor's code and read-only data are unchanged since boot,
+                                 RCX = 1 if its page tables are read-only to itself (HyperSafe lockdown) */
 
 /* Hypercall status (RAX on return). */
 #define TV_OK               0

@@ -65,6 +65,25 @@ static inline bool wrmsr_safe(u32 msr, u64 val)
 	return ok;
 }
 
+/* Try a write (of the value already there); false if it faulted (#PF). */
+static inline bool write_probe(volatile u64 *p)
+{
+	u32 ok = 1;
+	u64 v = *p;
+	__asm__ volatile("1: movq %1, (%2)\n"
+			 "2:\n"
+			 ".pushsection .rodata.extable, \"a\"\n"
+			 ".balign 8\n"
+			 ".quad 1b, 3f\n"
+			 ".popsection\n"
+			 ".pushsection .text.fixup, \"ax\"\n"
+			 "3: xor %0, %0\n"
+			 "jmp 2b\n"
+			 ".popsection"
+			 : "+r"(ok) : "r"(v), "r"(p) : "memory");
+	return ok;
+}
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };

@@ -16,7 +16,8 @@ struct hv {
 	u64 region_base, region_size;	/* the hypervisor region, hidden from the guest */
 	u64 image_size;			/* our image at region_base, 4 KiB aligned */
 	u64 max_phys;			/* physical range in the direct map and NPT */
-	struct page_pool pool;
+	struct page_pool pool;		/* everything but page tables */
+	struct page_pool pt_pool;	/* page tables only: read-only in the direct map */
 	struct pagetable host_pt, nested_pt;
 	struct physmem pm;		/* physical memory, for reaching guest RAM */
 	struct memmap guest_map;	/* what the guest is told */
@@ -55,6 +56,8 @@ void apic_init(void);
 /* core/mem.c */
 void mem_setup(void);			/* choose the region, build tables, move there */
 int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
+int nested_change(u64 gpa, u64 size, bool map);	/* the write gate for the nested table */
+bool pt_locked(void);			/* page tables read-only to the hypervisor */
 bool in_hv_region(u64 pa, u64 len);
 u64 ro_hash_compute(void);
 
