@@ -20,11 +20,13 @@ static u32 nranges;
 void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 void apic_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 void ahci_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
+void nvme_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 
 static const mmio_handler mmio_handlers[MMIO_OWNER_COUNT] = {
 	[MMIO_ECAM] = pci_ecam_access,
 	[MMIO_APIC] = apic_access,
 	[MMIO_AHCI] = ahci_access,
+	[MMIO_NVME] = nvme_access,
 };
 
 int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)

@@ -24,6 +24,8 @@ static u32 guest_cf8;
 void ata_attach(const struct pci_dev *d, u32 instance);
 bool ahci_attach(const struct pci_dev *d);
 bool ahci_config_write_ok(u32 reg, u32 val);
+bool nvme_attach(const struct pci_dev *d);
+bool nvme_config_write_ok(u32 reg, u32 val);
 void ata_pci_changed(u32 instance);
 u32 ata_controllers(void);
 const u8 *acpi_find_table(const char *sig);
@@ -38,11 +40,13 @@ static void after_write(struct pci_dev *d, u32 reg)
 {
 	if (d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
 		ata_pci_changed(d->instance);
-	if (d->owner == PCI_OWNER_AHCI && reg < 0x28) {
+	if ((d->owner == PCI_OWNER_AHCI || d->owner == PCI_OWNER_NVME) && reg < 0x28) {
 		u32 cmd = pci_read32(d, 0x04);
-		if (!ahci_config_write_ok(0x24, pci_read32(d, 0x24)) && (cmd & 0x2)) {
+		bool home = d->owner == PCI_OWNER_AHCI ? ahci_config_write_ok(0x24, pci_read32(d, 0x24))
+						       : nvme_config_write_ok(0x10, pci_read32(d, 0x10));
+		if (!home && (cmd & 0x2)) {
 			pci_write32(d, 0x04, cmd & ~0x2u);
-			log_warn("pci: AHCI registers moved away from their trap: memory decoding kept off\n");
+			log_warn("pci: storage registers moved away from their trap: memory decoding kept off\n");
 		}
 	}
 }
@@ -233,6 +237,8 @@ void pci_init(void)
 			ata_attach(d, d->instance);
 		} else if (d->class == 0x010601 && ahci_attach(d)) {
 			d->owner = PCI_OWNER_AHCI;
+		} else if (d->class == 0x010802 && nvme_attach(d)) {
+			d->owner = PCI_OWNER_NVME;
 		} else if ((d->class >> 16) == 0x01) {
 			/*
 			 * Mass storage we do not mediate (yet): AHCI, NVMe, SCSI...

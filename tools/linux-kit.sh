@@ -54,11 +54,11 @@ MODULES=(
 	ext4
 )
 # The subset /init loads for tvmodules=ide and the storage test modes:
-# PIIX IDE and AHCI, the disk driver, ext4 (crc32c is its soft dependency) and the
+# PIIX IDE, AHCI and NVMe, the disk drivers, ext4 (crc32c is its soft dependency) and the
 # dm-crypt path (aesni_intel fails with ENODEV on CPUs without AES-NI; the
 # kernel's built-in aes-generic then serves xts(aes)).
 MODULES_IDE=(
-	ata_piix ahci sd_mod
+	ata_piix ahci nvme sd_mod
 	ext4 crc32c_generic
 	dm-mod dm-crypt xts aesni_intel
 )

@@ -19,6 +19,7 @@ struct pci_dev {
 #define PCI_OWNER_NONE 0
 #define PCI_OWNER_ATA 1
 #define PCI_OWNER_AHCI 3
+#define PCI_OWNER_NVME 4
 #define PCI_OWNER_HIDDEN 2	/* storage we cannot mediate: disabled, invisible to the guest */
 
 /* Configuration address as written to port 0xCF8. */

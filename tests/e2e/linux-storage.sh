@@ -12,6 +12,7 @@
 #   hv-k64      thinvisor, 64-byte key module (AES-256-XTS)
 #   hv-k32      thinvisor, 32-byte key module (AES-128-XTS)
 #   hv-ahci-k64 thinvisor, 64-byte key, the disk on q35's AHCI controller
+#   hv-nvme-k64 thinvisor, 64-byte key, the disk on an NVMe controller (q35)
 #   native-dmcrypt-k64, native-dmcrypt-k32
 #               no thinvisor: the guest encrypts the disk itself with
 #               dm-crypt aes-xts-plain64 and the same key (tvdm=); the same
@@ -61,7 +62,7 @@ cpu=max,-erms
 timeout_s=180
 keep=0
 cases=()
-default_cases=(hv-k64 hv-k32 hv-ahci-k64 native-dmcrypt-k64)
+default_cases=(hv-k64 hv-k32 hv-ahci-k64 hv-nvme-k64 native-dmcrypt-k64)
 while (($#)); do
 	case "$1" in
 	--native-dmcrypt) cases+=(native-dmcrypt-k64 native-dmcrypt-k32); shift ;;
@@ -77,7 +78,7 @@ done
 ((${#cases[@]})) || cases=("${default_cases[@]}")
 for c in "${cases[@]}"; do
 	case "$c" in
-	hv-k64 | hv-k32 | hv-ahci-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
+	hv-k64 | hv-k32 | hv-ahci-k64 | hv-nvme-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
 	*) echo "linux-storage: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -215,6 +216,10 @@ guest_boot() {
 	if [[ $name == *ahci* ]]; then	# q35: the disk on the ICH9 AHCI controller
 		machine=q35
 		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device ide-hd,drive=d0,bus=ide.0)
+	elif [[ $name == *nvme* ]]; then	# q35: the disk on an NVMe controller
+		machine=q35
+		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device nvme,drive=d0,serial=tvnvme)
+		gcmd+=" tvdisk=nvme0n1"
 	fi
 	if [[ $mode == hv ]]; then
 		boot "$log" "${drive[@]}" -kernel "$hv_elf" \

@@ -49,9 +49,9 @@ guest_machine() {
 	pci_hide.*)
 		local img=$LOGDIR/pci_hide.img
 		[ -e "$img" ] || truncate -s 16M "$img"
-		# An NVMe disk (not mediated yet: hidden) beside q35's AHCI controller.
+		# A virtio-blk disk (a storage controller thinvisor does not mediate: hidden).
 		echo "-machine q35 -drive file=$img,format=raw,if=none,id=d1,file.locking=off" \
-			"-device nvme,drive=d1,serial=tv1" ;;
+			"-device virtio-blk-pci,drive=d1,addr=03.0" ;;
 	smp_refused.*) echo "-machine pc -smp 2" ;;
 	*) echo "-machine pc" ;;
 	esac
