@@ -195,25 +195,13 @@ static bool guest_ok(u64 pa, u64 len)
 	return pa + len <= hv.ram_top && pa + len >= pa && !in_hv_region(pa, len);
 }
 
-/* Read a guest PRDT (16-byte entries) into guest_sg; -EFAULT if any entry is not guest RAM. */
+/* Read a guest PRDT into guest_sg; -EFAULT if any entry is not guest RAM. */
 static int read_prdt(u64 ctba, u32 prdtl, u64 *total)
 {
-	*total = 0;
-	if (prdtl > PRD_MAX || !guest_ok(ctba + 0x80, 16ull * prdtl))
-		return -EFAULT;
-	const u8 *e = phys_ptr(&hv.pm, ctba + 0x80, 16ull * prdtl);
-	for (u32 i = 0; e && i < prdtl; i++, e += 16) {
-		u64 dba;
-		u32 dbc;
-		memcpy(&dba, e, 8);
-		memcpy(&dbc, e + 12, 4);
-		u32 len = (dbc & 0x3FFFFF) + 1;
-		if (!guest_ok(dba, len))
-			return -EFAULT;
-		guest_sg[i] = (struct sg_entry){ dba, len };
-		*total += len;
-	}
-	return e ? (int)prdtl : -EFAULT;
+	const struct dma_limits lim = { hv.region_base, hv.region_size, hv.ram_top };
+	int n = ahci_prdt_parse(&hv.pm, ctba, prdtl, &lim, guest_sg, PRD_MAX, total);
+
+	return n < 0 ? -EFAULT : n;
 }
 
 /* Tell the guest slot s is done: byte count, the FISes the HBA received. */

@@ -160,3 +160,68 @@ int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u6
 	table[8 * (n - 1) + 7] |= 0x80;	/* end of table */
 	return (int)n;
 }
+
+int ahci_prdt_parse(const struct physmem *pm, u64 ctba, u32 prdtl, const struct dma_limits *lim,
+		    struct sg_entry *sg, u32 max, u64 *total)
+{
+	*total = 0;
+	if (prdtl > max)
+		return -EINVAL;
+	if (!dma_ok(lim, ctba + 0x80, 16ull * prdtl))
+		return -EFAULT;
+	const u8 *e = phys_ptr(pm, ctba + 0x80, 16ull * prdtl);
+	if (!e && prdtl)
+		return -EFAULT;
+	for (u32 i = 0; i < prdtl; i++, e += 16) {
+		u64 dba;
+		u32 dbc;
+		memcpy(&dba, e, 8);
+		memcpy(&dbc, e + 12, 4);
+		u32 len = (dbc & 0x3FFFFF) + 1;
+		if ((dba & 1) || !dma_ok(lim, dba, len))
+			return -EFAULT;
+		sg[i] = (struct sg_entry){ dba, len };
+		*total += len;
+	}
+	return (int)prdtl;
+}
+
+int nvme_prp_walk(const struct physmem *pm, u64 prp1, u64 prp2, u64 bytes, const struct dma_limits *lim,
+		  struct sg_entry *sg, u32 max, u32 *n)
+{
+	*n = 0;
+	if (!bytes)
+		return 0;
+	u64 first = MIN(bytes, 4096 - (prp1 & 0xFFF));
+	if ((prp1 & 3) || !max || !dma_ok(lim, prp1, first))
+		return -EFAULT;
+	sg[(*n)++] = (struct sg_entry){ prp1, (u32)first };
+	bytes -= first;
+	if (!bytes)
+		return 0;
+	if (bytes <= 4096) {	/* PRP2 is the second page itself */
+		if ((prp2 & 0xFFF) || *n == max || !dma_ok(lim, prp2, bytes))
+			return -EFAULT;
+		sg[(*n)++] = (struct sg_entry){ prp2, (u32)bytes };
+		return 0;
+	}
+	u64 list = prp2;	/* PRP2 points into a list of page pointers */
+	while (bytes) {
+		const u64 *l = (list & 7) || !dma_ok(lim, list, 8) ? NULL : phys_ptr(pm, list, 8);
+		if (!l)
+			return -EFAULT;
+		u64 pg;
+		memcpy(&pg, l, 8);
+		if (((list + 8) & 0xFFF) == 0 && bytes > 4096) {	/* last slot: next list page */
+			list = pg;
+			continue;
+		}
+		u64 len = MIN(bytes, 4096ull);
+		if ((pg & 0xFFF) || *n == max || !dma_ok(lim, pg, len))
+			return -EFAULT;
+		sg[(*n)++] = (struct sg_entry){ pg, (u32)len };
+		bytes -= len;
+		list += 8;
+	}
+	return 0;
+}

@@ -192,43 +192,12 @@ static void prp_bounce(u8 *sqe, u64 bytes)
 /* The guest's data pointer as a scatter list (PRP1, PRP2 or a PRP list chain). */
 static int guest_prps(const u8 *sqe, u64 bytes, struct sg_entry *sg, u32 max, u32 *n)
 {
+	const struct dma_limits lim = { hv.region_base, hv.region_size, hv.ram_top };
 	u64 p1, p2;
 
 	memcpy(&p1, sqe + 24, 8);
 	memcpy(&p2, sqe + 32, 8);
-	*n = 0;
-	u64 first = MIN(bytes, 4096 - (p1 & 0xFFF));
-	if ((p1 & 3) || !guest_ok(p1, first))
-		return -EFAULT;
-	sg[(*n)++] = (struct sg_entry){ p1, (u32)first };
-	bytes -= first;
-	if (!bytes)
-		return 0;
-	if (bytes <= 4096) {
-		if ((p2 & 0xFFF) || !guest_ok(p2, bytes))
-			return -EFAULT;
-		sg[(*n)++] = (struct sg_entry){ p2, (u32)bytes };
-		return 0;
-	}
-	u64 list = p2;
-	while (bytes) {
-		if ((list & 7) || !guest_ok(list, 8))
-			return -EFAULT;
-		const u64 *l = phys_ptr(&hv.pm, list, 8);
-		u64 pg = *l;
-		bool last_slot = ((list + 8) & 0xFFF) == 0;
-		if (last_slot && bytes > 4096) {	/* the last entry chains to the next list page */
-			list = pg;
-			continue;
-		}
-		u64 len = MIN(bytes, 4096ull);
-		if ((pg & 0xFFF) || !guest_ok(pg, len) || *n == max)
-			return -EFAULT;
-		sg[(*n)++] = (struct sg_entry){ pg, (u32)len };
-		bytes -= len;
-		list += 8;
-	}
-	return 0;
+	return nvme_prp_walk(&hv.pm, p1, p2, bytes, &lim, sg, max, n);
 }
 
 static struct sg_entry guest_sg[NVME_BOUNCE / 4096 * 32 + 2];

@@ -62,6 +62,23 @@ int prd_parse(const struct physmem *pm, u64 prdt_pa, const struct dma_limits *li
  */
 int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u64 bytes);
 
+/*
+ * An AHCI command table's PRDT (16-byte entries: 64-bit base, byte count
+ * minus one in bits 0-21) as a scatter list.  Returns the number of entries,
+ * -EFAULT if the table or a buffer is outside the limits, -EINVAL for more
+ * than 'max' entries.
+ */
+int ahci_prdt_parse(const struct physmem *pm, u64 ctba, u32 prdtl, const struct dma_limits *lim,
+		    struct sg_entry *sg, u32 max, u64 *total);
+
+/*
+ * An NVMe data pointer (PRP1, PRP2 or a chain of PRP list pages) covering
+ * 'bytes' as a scatter list.  0 and *n entries, or -EFAULT for a misaligned
+ * or forbidden pointer, or more than 'max' entries.
+ */
+int nvme_prp_walk(const struct physmem *pm, u64 prp1, u64 prp2, u64 bytes, const struct dma_limits *lim,
+		  struct sg_entry *sg, u32 max, u32 *n);
+
 /* Copy between a contiguous buffer and a scatter list, starting 'skip' bytes into the list. */
 void sg_copy(const struct physmem *pm, const struct sg_entry *sg, u32 n, u64 skip, u8 *buf, u64 len,
 	     bool to_sg);

@@ -624,6 +624,90 @@ static void test_sg_copy_entry_outside_window(void **state)
 }
 
 
+/* ---- AHCI PRDT and NVMe PRP lists ---- */
+
+static void test_ahci_prdt(void **state)
+{
+	struct fake_ram *r = *state;
+	struct sg_entry sg[8];
+	u64 total;
+	u8 *t = fake_at(r, 0x20000 + 0x80, 48);
+
+	put64(t, 0x300000);			/* 4 KiB */
+	put32(t + 12, 0xFFF | 1u << 31);	/* interrupt bit ignored */
+	put64(t + 16, 0x500200);		/* 512 bytes, unaligned start */
+	put32(t + 28, 0x1FF);
+	put64(t + 32, 0x600000);		/* 4 MiB, the most one entry holds */
+	put32(t + 44, 0x3FFFFF);
+	assert_int_equal(ahci_prdt_parse(&r->pm, 0x20000, 3, &lim, sg, 8, &total), 3);
+	assert_int_equal(total, 0x1000 + 0x200 + 0x400000);
+	assert_int_equal(sg[1].pa, 0x500200);
+	assert_int_equal(sg[1].len, 0x200);
+	assert_int_equal(sg[2].len, 0x400000);
+	assert_int_equal(ahci_prdt_parse(&r->pm, 0x20000, 3, &lim, sg, 2, &total), -EINVAL);	/* too many */
+	put64(t + 16, 0x4000000);		/* into the hypervisor region */
+	assert_int_equal(ahci_prdt_parse(&r->pm, 0x20000, 3, &lim, sg, 8, &total), -EFAULT);
+	put64(t + 16, 0x7FFFF00);		/* runs past ram_top */
+	put32(t + 28, 0x1FFF);
+	assert_int_equal(ahci_prdt_parse(&r->pm, 0x20000, 3, &lim, sg, 8, &total), -EFAULT);
+	/* the table itself in the hypervisor region */
+	assert_int_equal(ahci_prdt_parse(&r->pm, 0x4000000, 1, &lim, sg, 8, &total), -EFAULT);
+}
+
+static void test_nvme_prp_one_two_pages(void **state)
+{
+	struct fake_ram *r = *state;
+	struct sg_entry sg[4];
+	u32 n;
+
+	/* 512 bytes at an offset: PRP1 only. */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x300100, 0, 512, &lim, sg, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sg[0].pa, 0x300100);
+	assert_int_equal(sg[0].len, 512);
+	/* 4 KiB starting 0x800 into a page: PRP1 to the page end, PRP2 the next page. */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x300800, 0x700000, 4096, &lim, sg, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(sg[0].len, 0x800);
+	assert_int_equal(sg[1].pa, 0x700000);
+	assert_int_equal(sg[1].len, 0x800);
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x300800, 0x700010, 4096, &lim, sg, 4, &n), -EFAULT);	/* PRP2 offset */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x300002, 0, 512, &lim, sg, 4, &n), -EFAULT);	/* not dword aligned */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x4000000, 0, 512, &lim, sg, 4, &n), -EFAULT);	/* hypervisor */
+}
+
+static void test_nvme_prp_list_chain(void **state)
+{
+	struct fake_ram *r = *state;
+	struct sg_entry sg[600];
+	u32 n;
+
+	/* 520 pages: the first list page holds 511 entries and a pointer to the second. */
+	u64 l1 = 0x40000, l2 = 0x50000;
+	for (u32 i = 0; i < 511; i++)
+		put64(fake_at(r, l1 + 8 * i, 8), 0x1000000 + 0x1000ull * (i + 1));
+	put64(fake_at(r, l1 + 8 * 511, 8), l2);
+	for (u32 i = 0; i < 8; i++)
+		put64(fake_at(r, l2 + 8 * i, 8), 0x1000000 + 0x1000ull * (i + 512));
+	u64 bytes = 520ull * 4096 - 0x200;	/* first page starts at 0x200 */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x1000200, l1, bytes, &lim, sg, 600, &n), 0);
+	assert_int_equal(n, 520);
+	assert_int_equal(sg[0].len, 0xE00);
+	assert_int_equal(sg[511].pa, 0x1000000 + 0x1000ull * 511);	/* from the second list page */
+	assert_int_equal(sg[519].pa, 0x1000000 + 0x1000ull * 519);
+	u64 sum = 0;
+	for (u32 i = 0; i < n; i++)
+		sum += sg[i].len;
+	assert_int_equal(sum, bytes);
+	/* A list entry aimed at the hypervisor region: refused. */
+	put64(fake_at(r, l2 + 8 * 3, 8), 0x4001000);
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x1000200, l1, bytes, &lim, sg, 600, &n), -EFAULT);
+	/* The list itself in the hypervisor region: refused. */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x1000000, 0x4000000, 3 * 4096, &lim, sg, 600, &n), -EFAULT);
+	/* More entries than the caller has room for: refused, no overflow. */
+	assert_int_equal(nvme_prp_walk(&r->pm, 0x1000200, l1, 8 * 4096, &lim, sg, 4, &n), -EFAULT);
+}
+
 /* ---- prd_build: our own PRD tables for the controller ---- */
 
 static void prd_get(const u8 *t, u32 i, u32 *base, u32 *cnt, bool *eot)
@@ -699,6 +783,9 @@ int main(void)
 		cmocka_unit_test(test_prd_build_splits_at_64k_boundaries),
 		cmocka_unit_test(test_prd_build_limits),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_ahci_prdt),
+		T(test_nvme_prp_one_two_pages),
+		T(test_nvme_prp_list_chain),
 		T(test_prd_single),
 		T(test_prd_count_zero_is_64k),
 		T(test_prd_odd_sizes),
