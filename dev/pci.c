@@ -256,6 +256,12 @@ void pci_init(void)
 	if (io_claim(0xCF8, 8, IO_PCI, 0))
 		panic("cannot intercept PCI configuration ports\n");
 	ecam_init();
+	u32 others = 0;
+	for (u32 i = 0; i < ndevs; i++)
+		others += devs[i].owner == PCI_OWNER_NONE && devs[i].header == 0;
+	if (others)
+		log_warn("no IOMMU in use: %u PCI devices that thinvisor does not mediate are not DMA-confined\n",
+			 others);
 }
 
 static struct pci_dev *find(u32 addr)
