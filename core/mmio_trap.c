@@ -40,6 +40,24 @@ int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
 	return 0;
 }
 
+/* The device's registers moved (a BAR write): the trap follows them. */
+int mmio_move(enum mmio_owner owner, u32 instance, u64 new_base)
+{
+	for (u32 i = 0; i < nranges; i++) {
+		struct mmio_range *r = &ranges[i];
+		if (r->owner != owner || r->instance != instance || r->base == new_base)
+			continue;
+		if ((new_base & 0xFFF) || in_hv_region(new_base, r->len))
+			return -EINVAL;
+		int rc = nested_change(new_base, r->len, false);
+		if (rc)
+			return rc;
+		nested_change(r->base, r->len, true);	/* the old place is ordinary MMIO again */
+		r->base = new_base;
+	}
+	return 0;
+}
+
 /* Read the guest's instruction bytes at CS:RIP through its page tables. */
 static int fetch(const struct vcpu *v, u8 *buf, size_t *got)
 {

@@ -533,8 +533,15 @@ bool ahci_attach(const struct pci_dev *pd)
 	return true;
 }
 
-/* A configuration write to the HBA: it must not move its registers away from our trap. */
-bool ahci_config_write_ok(u32 reg, u32 val)
+/* The guest moved ABAR (and decodes memory there): the trap moves with it. */
+void ahci_bar_moved(u32 bar)
 {
-	return reg != 0x24 || (val & ~0xFu) == hba.abar;
+	u64 abar = bar & ~0xFu;
+
+	if (!hba.used || abar == hba.abar || !abar || (bar & 1))
+		return;
+	if (mmio_move(MMIO_AHCI, 0, abar))
+		panic("cannot move the AHCI trap to %lx\n", abar);
+	log_info("storage: AHCI registers moved to %lx\n", abar);
+	hba.abar = abar;
 }

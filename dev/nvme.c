@@ -626,8 +626,13 @@ bool nvme_attach(const struct pci_dev *pd)
 	return true;
 }
 
-/* A configuration write must not move BAR0 away from our trap. */
-bool nvme_config_write_ok(u32 reg, u32 val)
+/* The guest moved BAR0 (and decodes memory there): the trap moves with it. */
+void nvme_bar_moved(u64 bar)
 {
-	return reg != 0x10 || (val & ~0xFu) == (u32)nv.bar;
+	if (!nv.used || bar == nv.bar || !bar)
+		return;
+	if (mmio_move(MMIO_NVME, 0, bar))
+		panic("cannot move the NVMe trap to %lx\n", bar);
+	log_info("storage: NVMe registers moved to %lx\n", bar);
+	nv.bar = bar;
 }

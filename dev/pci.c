@@ -23,30 +23,31 @@ static u32 guest_cf8;
 
 void ata_attach(const struct pci_dev *d, u32 instance);
 bool ahci_attach(const struct pci_dev *d);
-bool ahci_config_write_ok(u32 reg, u32 val);
+void ahci_bar_moved(u32 bar);
 bool nvme_attach(const struct pci_dev *d);
-bool nvme_config_write_ok(u32 reg, u32 val);
+void nvme_bar_moved(u64 bar);
 void ata_pci_changed(u32 instance);
 u32 ata_controllers(void);
 const u8 *acpi_find_table(const char *sig);
 static struct pci_dev *find(u32 addr);
 
 /*
- * After a guest configuration write to a mediated device: IDE ports may have
- * moved; an AHCI HBA must not decode its registers anywhere but where they
- * are trapped, so memory decoding stays off while its ABAR is elsewhere.
+ * After a guest configuration write to a mediated device: IDE ports may
+ * have moved; an AHCI or NVMe controller's registers may have moved, and
+ * whenever it decodes memory, its trap is where its BAR says.
  */
 static void after_write(struct pci_dev *d, u32 reg)
 {
 	if (d->owner == PCI_OWNER_ATA && (reg < 0x0C || (reg >= 0x10 && reg < 0x28)))
 		ata_pci_changed(d->instance);
-	if ((d->owner == PCI_OWNER_AHCI || d->owner == PCI_OWNER_NVME) && reg < 0x28) {
-		u32 cmd = pci_read32(d, 0x04);
-		bool home = d->owner == PCI_OWNER_AHCI ? ahci_config_write_ok(0x24, pci_read32(d, 0x24))
-						       : nvme_config_write_ok(0x10, pci_read32(d, 0x10));
-		if (!home && (cmd & 0x2)) {
-			pci_write32(d, 0x04, cmd & ~0x2u);
-			log_warn("pci: storage registers moved away from their trap: memory decoding kept off\n");
+	if ((d->owner == PCI_OWNER_AHCI || d->owner == PCI_OWNER_NVME) && reg < 0x28 &&
+	    (pci_read32(d, 0x04) & 0x2)) {
+		if (d->owner == PCI_OWNER_AHCI) {
+			ahci_bar_moved(pci_read32(d, 0x24));
+		} else {
+			u32 lo = pci_read32(d, 0x10);
+			u64 hi = (lo & 0x6) == 0x4 ? (u64)pci_read32(d, 0x14) << 32 : 0;
+			nvme_bar_moved(hi | (lo & ~0xFu));
 		}
 	}
 }

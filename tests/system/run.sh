@@ -31,7 +31,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused msr_guard bar_move hypersafe)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused msr_guard bar_move hypersafe ahci_move)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 
@@ -53,6 +53,7 @@ guest_machine() {
 		echo "-machine q35 -drive file=$img,format=raw,if=none,id=d1,file.locking=off" \
 			"-device virtio-blk-pci,drive=d1,addr=03.0" ;;
 	smp_refused.*) echo "-machine pc -smp 2" ;;
+	ahci_move.*) echo "-machine q35" ;;
 	*) echo "-machine pc" ;;
 	esac
 }
