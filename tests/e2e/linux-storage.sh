@@ -13,6 +13,7 @@
 #   hv-k32      thinvisor, 32-byte key module (AES-128-XTS)
 #   hv-ahci-k64 thinvisor, 64-byte key, the disk on q35's AHCI controller
 #   hv-nvme-k64 thinvisor, 64-byte key, the disk on an NVMe controller (q35)
+#   hv-nvme4k-k64  the same with a 4 KiB-LBA namespace (tweak: 512-byte sectors still)
 #   native-dmcrypt-k64, native-dmcrypt-k32
 #               no thinvisor: the guest encrypts the disk itself with
 #               dm-crypt aes-xts-plain64 and the same key (tvdm=); the same
@@ -78,7 +79,7 @@ done
 ((${#cases[@]})) || cases=("${default_cases[@]}")
 for c in "${cases[@]}"; do
 	case "$c" in
-	hv-k64 | hv-k32 | hv-ahci-k64 | hv-nvme-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
+	hv-k64 | hv-k32 | hv-ahci-k64 | hv-nvme-k64 | hv-nvme4k-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
 	*) echo "linux-storage: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -218,7 +219,10 @@ guest_boot() {
 		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device ide-hd,drive=d0,bus=ide.0)
 	elif [[ $name == *nvme* ]]; then	# q35: the disk on an NVMe controller
 		machine=q35
-		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device nvme,drive=d0,serial=tvnvme)
+		local lbs=512
+		[[ $name == *nvme4k* ]] && lbs=4096	# a namespace with 4 KiB LBAs
+		drive=(-drive "file=$img,format=raw,if=none,id=d0"
+			-device "nvme,drive=d0,serial=tvnvme,logical_block_size=$lbs,physical_block_size=$lbs")
 		gcmd+=" tvdisk=nvme0n1"
 	fi
 	if [[ $mode == hv ]]; then
