@@ -63,7 +63,7 @@ cpu=max,-erms
 timeout_s=180
 keep=0
 cases=()
-default_cases=(hv-k64 hv-k32 hv-ahci-k64 hv-nvme-k64 native-dmcrypt-k64)
+default_cases=(hv-k64 hv-k32 hv-ahci-k64 hv-nvme-k64 hv-nvme4k-k64 native-dmcrypt-k64)
 while (($#)); do
 	case "$1" in
 	--native-dmcrypt) cases+=(native-dmcrypt-k64 native-dmcrypt-k32); shift ;;
