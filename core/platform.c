@@ -76,9 +76,46 @@ static u16 find_pm1a_cnt(void)
 	return port <= 0xFFFF ? (u16)port : 0;
 }
 
+/*
+ * The sleep type the DSDT gives for S5 (soft-off): the \_S5_ package's first
+ * element.  Only that one may be entered: any other sleep state (S3, S4)
+ * would resume the guest's OS straight from the firmware, without thinvisor.
+ * -1 if it cannot be found (then every sleep is refused).
+ */
+static int s5_type = -1;
+
+static int find_s5_type(void)
+{
+	const u8 *fadt = acpi_find_table("FACP");
+	u32 dsdt_pa, len;
+
+	if (!fadt)
+		return -1;
+	memcpy(&dsdt_pa, fadt + 40, 4);
+	const u8 *d = acpi_table(dsdt_pa, "DSDT");
+	if (!d)
+		return -1;
+	memcpy(&len, d + 4, 4);
+	for (u32 i = 36; i + 8 < len; i++) {
+		if (memcmp(d + i, "_S5_", 4) || d[i + 4] != 0x12)	/* NameOp _S5_ PackageOp */
+			continue;
+		const u8 *p = d + i + 5;
+		p += 1 + (*p >> 6);	/* PkgLength */
+		p++;			/* NumElements */
+		if (*p == 0x0A)		/* BytePrefix */
+			return p[1] & 7;
+		if (*p == 0x00 || *p == 0x01)	/* ZeroOp / OneOp */
+			return *p;
+		return -1;
+	}
+	return -1;
+}
+
 void platform_init(void)
 {
 	pm1a_cnt = find_pm1a_cnt();
+	s5_type = find_s5_type();
+	log_debug("acpi: S5 sleep type %d\n", s5_type);
 	if (pm1a_cnt && io_claim(pm1a_cnt, 2, IO_PLATFORM, PLATFORM_PM1A) == 0)
 		log_debug("acpi: PM1a control at port %x\n", pm1a_cnt);
 	else
@@ -108,7 +145,14 @@ void platform_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void 
 		u32 val = 0;
 		memcpy(&val, (u8 *)data + (u64)(count - 1) * size, size);
 		if (val & SLP_EN) {
-			log_info("guest enters ACPI sleep type %u\n", (val >> 10) & 7);
+			int type = (val >> 10) & 7;
+			if (type != s5_type) {
+				/* Resuming from it would run the guest without thinvisor. */
+				log_warn("guest ACPI sleep type %d refused: only soft-off (type %d) is allowed\n", type,
+					 s5_type);
+				return;
+			}
+			log_info("guest enters ACPI sleep type %u (soft-off)\n", type);
 			platform_log_exits(v);
 			storage_wipe();
 			log_drain();

@@ -31,7 +31,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused msr_guard bar_move hypersafe ahci_move)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused msr_guard bar_move hypersafe ahci_move s3_refused)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 

@@ -189,7 +189,7 @@ void ahci_build(struct ahci *a, int s, uint8_t cmd, uint64_t lba, uint32_t count
 
 struct ahci_res ahci_issue(struct ahci *a, int s, int ncq)
 {
-	struct ahci_res r = { 0, 0, 0, 0 };
+	struct ahci_res r = { 0, 0, 0, 0, ncq };
 	uint32_t bit = 1u << s;
 	ahci_pwr(a, PXIS, ~0u);
 	ahci_wr(a, 0x08, ~0u);
@@ -231,7 +231,8 @@ struct ahci_res ahci_rw(struct ahci *a, int s, uint8_t cmd, uint64_t lba, uint32
 
 int ahci_ok(const struct ahci_res *r, uint32_t bytes)
 {
-	return !r->timeout && !(r->is & PXIS_TFES) && !(r->tfd & 0x89) && r->bytes == bytes;
+	return !r->timeout && !(r->is & PXIS_TFES) && !(r->tfd & 0x89) &&
+	       (r->ncq || r->bytes == bytes);
 }
 
 int ahci_refused(const struct ahci_res *r)

@@ -43,6 +43,7 @@ struct ahci {
 struct ahci_res {
 	uint32_t tfd, is, bytes;
 	int timeout;
+	int ncq; /* queued: PRDBC need not be valid (AHCI 1.3.1, 4.2.2) */
 };
 
 uint32_t ahci_rd(struct ahci *a, uint32_t off);
@@ -84,7 +85,8 @@ struct ahci_res ahci_rw(struct ahci *a, int s, uint8_t cmd, uint64_t lba, uint32
 			const struct sg *sg, int n);
 int ahci_is_ncq(uint8_t cmd);
 int ahci_is_write(uint8_t cmd);
-/* Clean success: no TFES, no ERR/BSY/DRQ, no timeout, byte count = bytes. */
+/* Clean success: no TFES, no ERR/BSY/DRQ, no timeout, byte count = bytes
+ * (not checked for NCQ commands). */
 int ahci_ok(const struct ahci_res *r, uint32_t bytes);
 /* Refused: TFES or ERR, no timeout, and nothing moved. */
 int ahci_refused(const struct ahci_res *r);
