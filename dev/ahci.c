@@ -208,7 +208,7 @@ static int read_prdt(u64 ctba, u32 prdtl, u64 *total)
 static void finish(u32 p, u32 s, u64 hdr_pa, u32 bytes)
 {
 	struct ahci_port *pt = &hba.port[p];
-	u8 *h = phys_ptr(&hv.pm, hdr_pa, 32);
+	u8 *h = guest_ok(hdr_pa, 32) ? phys_ptr(&hv.pm, hdr_pa, 32) : NULL;	/* never our memory */
 	u8 *gfb = guest_ok(pt->g_fb, 256) ? phys_ptr(&hv.pm, pt->g_fb, 256) : NULL;
 
 	if (h)

@@ -49,7 +49,7 @@ struct nq {
 	u32 sq_n, cq_n;			/* entries */
 	u16 sq_cq;			/* the completion queue of this submission queue */
 	u32 g_sq_head;			/* next guest entry to take */
-	u32 g_cq_tail;
+	u32 g_cq_tail, g_cq_head;
 	u8 g_cq_phase;
 	u8 *h_sq, *h_cq;		/* ours, as the device sees them */
 	u64 h_sq_pa, h_cq_pa;
@@ -64,6 +64,7 @@ static struct {
 	u32 g_aqa;
 	u64 g_asq, g_acq;
 	u32 lba_shift;			/* namespace 1 */
+	u64 max_xfer;			/* bytes per device command (MDTS, our bounce) */
 	u64 nsze;
 	char name[DISK_NAME_MAX];
 	struct nq q[NVME_QMAX];
@@ -116,6 +117,11 @@ static void post(u32 cqid, u32 sqid, u16 cid, u32 dw0, u16 status)
 	if (cqid >= NVME_QMAX || !cq->cq || !guest_ok(cq->g_cq + 16ull * cq->g_cq_tail, 16) ||
 	    !(e = phys_ptr(&hv.pm, cq->g_cq + 16ull * cq->g_cq_tail, 16)))
 		return;
+	if ((cq->g_cq_tail + 1) % cq->cq_n == cq->g_cq_head) {
+		log_warn("%s: guest completion queue %u full: completion of command %x dropped\n", nv.name, cqid,
+			 cid);
+		return;
+	}
 	u32 d[4] = { dw0, 0, nv.q[sqid].g_sq_head | sqid << 16,
 		     (u32)cid | (u32)cq->g_cq_phase << 16 | (u32)status << 17 };
 	memcpy(e, d, 8);
@@ -267,7 +273,7 @@ static u16 admin_cmd(u8 *sqe, u32 *dw0)
 			q->cq = true;
 			q->g_cq = gq;
 			q->cq_n = qn;
-			q->g_cq_tail = q->h_cq_head = 0;
+			q->g_cq_tail = q->g_cq_head = q->h_cq_head = 0;
 			q->g_cq_phase = q->h_cq_phase = 1;
 		} else {
 			q->sq = true;
@@ -357,7 +363,7 @@ static u16 io_cmd(u32 sqid, u8 *sqe, u32 *dw0)
 		log_warn("%s: PRPs outside guest RAM refused\n", nv.name);
 		return ST_DATA_XFER_ERROR;
 	}
-	u64 per = NVME_BOUNCE >> nv.lba_shift;
+	u64 per = nv.max_xfer >> nv.lba_shift;
 	for (u64 done = 0; done < nlb;) {
 		u64 k = MIN(nlb - done, per), off = done << nv.lba_shift, len = k << nv.lba_shift;
 		u64 s0 = (slba + done) << (nv.lba_shift - 9), ns = k << (nv.lba_shift - 9);
@@ -460,8 +466,9 @@ static void enable(u32 cc)
 		log_warn("%s: admin queues outside guest RAM or too large: not enabled\n", nv.name);
 		return;
 	}
-	*a = (struct nq){ true, true, nv.g_asq, nv.g_acq, sqn, cqn, 0, 0, 0, 1, a->h_sq, a->h_cq, a->h_sq_pa,
-			  a->h_cq_pa, 0, 0, 1 };
+	*a = (struct nq){ .sq = true, .cq = true, .g_sq = nv.g_asq, .g_cq = nv.g_acq, .sq_n = sqn, .cq_n = cqn,
+			  .g_cq_phase = 1, .h_sq = a->h_sq, .h_cq = a->h_cq, .h_sq_pa = a->h_sq_pa,
+			  .h_cq_pa = a->h_cq_pa, .h_cq_phase = 1 };
 	memset(a->h_cq, 0, 16ull * NVME_QENTRIES);
 	wr(REG_AQA, (cqn - 1) << 16 | (sqn - 1));
 	wr(REG_ASQ, (u32)a->h_sq_pa);
@@ -488,6 +495,8 @@ void nvme_access(struct vcpu *v, u32 instance, u64 off, u8 size, bool write, u64
 			*val = 0;
 		} else if (qid < NVME_QMAX && !cq) {
 			sq_doorbell(qid, (u32)*val & 0xFFFF);
+		} else if (qid < NVME_QMAX && nv.q[qid].cq && ((u32)*val & 0xFFFF) < nv.q[qid].cq_n) {
+			nv.q[qid].g_cq_head = (u32)*val & 0xFFFF;	/* how far the guest has read */
 		}
 		return;
 	}
@@ -550,7 +559,8 @@ static bool identify_namespace(void)
 	for (u64 t = tsc(); rd(REG_CSTS) & 1;)
 		if (tsc() - t > (1ull << 34))
 			return false;
-	*a = (struct nq){ true, true, 0, 0, 32, 32, 0, 0, 0, 1, a->h_sq, a->h_cq, a->h_sq_pa, a->h_cq_pa, 0, 0, 1 };
+	*a = (struct nq){ .sq = true, .cq = true, .sq_n = 32, .cq_n = 32, .g_cq_phase = 1, .h_sq = a->h_sq,
+			  .h_cq = a->h_cq, .h_sq_pa = a->h_sq_pa, .h_cq_pa = a->h_cq_pa, .h_cq_phase = 1 };
 	memset(a->h_cq, 0, 16ull * NVME_QENTRIES);
 	wr(REG_AQA, 31u << 16 | 31u);
 	wr(REG_ASQ, (u32)a->h_sq_pa);
@@ -561,6 +571,13 @@ static bool identify_namespace(void)
 	for (u64 t = tsc(); !(rd(REG_CSTS) & 1);)
 		if (tsc() - t > (1ull << 34))
 			return false;
+	memset(cmd, 0, sizeof(cmd));
+	cmd[0] = 0x06;
+	cmd[40] = 1;	/* CNS 1: the controller, for its maximum transfer size */
+	prp_bounce(cmd, 4096);
+	nv.max_xfer = NVME_BOUNCE;
+	if (!hw_run(0, cmd, &dw0, &st) && !st && nv.bounce[77])
+		nv.max_xfer = MIN((u64)NVME_BOUNCE, 4096ull << nv.bounce[77]);	/* MDTS, in 4 KiB pages */
 	memset(cmd, 0, sizeof(cmd));
 	cmd[0] = 0x06;
 	u32 nsid = 1;

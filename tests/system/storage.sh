@@ -54,8 +54,9 @@ SIZE64M=$((64 << 20))
 HIGH_SECTORS=$(( (1 << 32) + 64 ))	# > 2 TiB, sparse: LBAs above 2^32
 
 TESTS_HV=(ide_dma ide_dma-aes128 ide_dma-cpumax ide_dma-highlba ide_dma-passphrase
-	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size)
-TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big)
+	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size
+	ahci_rw nvme_rw ahci_attack nvme_attack)
+TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big ahci_rw nvme_rw)
 
 usage() {
 	sed -n '3,/^set -u/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
@@ -213,6 +214,54 @@ DISK 200 100 0x200 unchanged
 EOF
 }
 
+exp_ahci_rw() {	# $1 = sectors on the disk
+	cat <<EOF
+DISK 0 1 0xa4c100 written
+DISK 1 7 0xa4c101 written
+DISK 1000 8 0xa4c200 written
+DISK 3000 16 0xa4c103 written
+DISK 100000 64 0xa4c104 written
+DISK 8192 2048 0xa4c105 written
+DISK 16384 8192 0xa4c106 written
+DISK $(($1 - 2)) 2 0xa4c107 written
+EOF
+}
+exp_nvme_rw() {
+	cat <<EOF
+DISK 0 1 0x4e0e00 written
+DISK 8 8 0x4e0e01 written
+DISK 100 16 0x4e0f00 written
+DISK 200 8 0x4e0e03 written
+DISK 1000 24 0x4e0e04 written
+DISK 4096 2056 0x4e0e05 written
+DISK 60000 255 0x4e0e06 written
+DISK $(($1 - 2)) 2 0x4e0e07 written
+EOF
+}
+exp_ahci_attack() {
+	cat <<EOF
+DISK 5000 8 0xa77a unchanged
+DISK 5008 8 0xa77a unchanged
+DISK 5016 8 0xa77a unchanged
+DISK 5024 8 0xa77a unchanged
+DISK 5032 8 0xa77a unchanged
+DISK 5000 128 0xa77a unchanged
+EOF
+}
+exp_nvme_attack() {
+	cat <<EOF
+DISK 5000 8 0xa77a unchanged
+DISK 5008 16 0xa77a unchanged
+DISK 5024 24 0xa77a unchanged
+DISK 5048 24 0xa77a unchanged
+DISK 5072 32 0xa77a unchanged
+DISK 5104 8 0xa77a unchanged
+DISK 5112 8 0xa77a unchanged
+DISK 5120 8 0xa77a unchanged
+DISK 5000 128 0xa77a unchanged
+EOF
+}
+
 # ---------------------------------------------------------------- images
 
 # fill IMG FIRST COUNT SEED [KEY]: the pattern, encrypted if KEY is given.
@@ -234,6 +283,12 @@ setup_case() {
 	APPEND=$HV_APPEND GARGS="" DRIVEOPT="" TMO=$TIMEOUT INPUT=""
 	EXPECT="" EXTRA="" ALLOW="" SCAN=1 LOGPAT=() NOLOGPAT=() NEGPAT=""
 	PREFILL="" ENCKEY="" CDROM=0
+	# The machine and how the disk is attached (ahci_*/nvme_*: q35).
+	MACHINE=pc DISKQ=()
+	case $1 in
+	ahci_*) MACHINE=q35 DISKQ=(-device ide-hd,drive=d0,bus=ide.0) ;;
+	nvme_*) MACHINE=q35 DISKQ=(-device nvme,drive=d0,serial=tv1,mdts=9) ;;
+	esac
 	case $1 in
 	ide_dma|ide_dma-cpumax|ide_dma-aes128|ide_dma-highlba|ide_dma-passphrase)
 		EXPECT=exp_ide_dma
@@ -278,6 +333,11 @@ DISK 0 90 0x0 unchanged"
 		EXPECT=exp_ide_atapi CDROM=1 ;;
 	neg-key-size)
 		G=ide_dma KEY=$KEYS/k48-bad.bin NEGPAT='key' ;;
+	ahci_rw) EXPECT=exp_ahci_rw TMO=$((TIMEOUT * 2)) ;;
+	nvme_rw) EXPECT=exp_nvme_rw ;;
+	ahci_attack|nvme_attack)
+		EXPECT=exp_$1
+		PREFILL="fill \$IMG 5000 128 0xa77a \$ENCKEY" ;;
 	esac
 	if [ $NATIVE -eq 1 ]; then
 		CPU=qemu64 KEY="" SCAN=0 LOGPAT=() NOLOGPAT=()
@@ -362,9 +422,13 @@ run_case2() {
 	local elf=$BUILD/guests/$G.elf
 	[ -f "$elf" ] || { echo "FAIL $name (missing $elf)"; return 1; }
 	# shellcheck disable=SC2054 # the commas are inside option values
-	local q=(-accel tcg -machine pc -m 512 -cpu "$CPU" -display none -no-reboot
-		-monitor none -device isa-debug-exit,iobase=0xf4,iosize=4
-		-drive "file=$img,format=raw,if=ide,index=0$DRIVEOPT")
+	local q=(-accel tcg -machine "$MACHINE" -m 512 -cpu "$CPU" -display none -no-reboot
+		-monitor none -device isa-debug-exit,iobase=0xf4,iosize=4)
+	if [ ${#DISKQ[@]} -gt 0 ]; then
+		q+=(-drive "file=$img,format=raw,if=none,id=d0$DRIVEOPT" "${DISKQ[@]}")
+	else
+		q+=(-drive "file=$img,format=raw,if=ide,index=0$DRIVEOPT")
+	fi
 	if [ $CDROM -eq 1 ]; then
 		# 32 blocks of 2048 bytes: the plain pattern, seed 0xCD0.
 		fill "$dir/cd.iso" 0 128 0xCD0 || return 1
