@@ -77,11 +77,9 @@ void hv_boot(u32 magic, u32 info)
 	const struct physmem early = { 0, 0, GiB(4) };
 	const char *err = NULL;
 	char msg[256];
-	u32 lo, hi;
 
 	/* hv_boot never returns, so changing the canary under it is safe. */
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	__stack_chk_guard ^= ((u64)hi << 32 | lo) * 0x9E3779B97F4A7C15ull;
+	__stack_chk_guard ^= tsc() * 0x9E3779B97F4A7C15ull;
 
 	log_init(CONSOLE_COM1, false);
 	if (bootinfo_parse(magic, info, &early, &hv.boot, &err))

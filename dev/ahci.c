@@ -99,13 +99,6 @@ static u64 port_off(u32 p, u32 r)
 	return 0x100 + 0x80ull * p + r;
 }
 
-static u64 tsc(void)
-{
-	u32 lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (u64)hi << 32 | lo;
-}
-
 static bool wait_clear(u64 off, u32 bits)
 {
 	for (u64 t = tsc(); tsc() - t < (1ull << 35);)
@@ -190,11 +183,6 @@ static void fis_rw(u8 *f, u8 cmd, u64 lba, u32 count)
 	f[13] = (u8)(count >> 8);
 }
 
-static bool guest_ok(u64 pa, u64 len)
-{
-	return pa + len <= hv.ram_top && pa + len >= pa && !in_hv_region(pa, len);
-}
-
 /* Read a guest PRDT into guest_sg; -EFAULT if any entry is not guest RAM. */
 static int read_prdt(u64 ctba, u32 prdtl, u64 *total)
 {
@@ -208,8 +196,8 @@ static int read_prdt(u64 ctba, u32 prdtl, u64 *total)
 static void finish(u32 p, u32 s, u64 hdr_pa, u32 bytes)
 {
 	struct ahci_port *pt = &hba.port[p];
-	u8 *h = guest_ok(hdr_pa, 32) ? phys_ptr(&hv.pm, hdr_pa, 32) : NULL;	/* never our memory */
-	u8 *gfb = guest_ok(pt->g_fb, 256) ? phys_ptr(&hv.pm, pt->g_fb, 256) : NULL;
+	u8 *h = guest_dma_ok(hdr_pa, 32) ? phys_ptr(&hv.pm, hdr_pa, 32) : NULL;	/* never our memory */
+	u8 *gfb = guest_dma_ok(pt->g_fb, 256) ? phys_ptr(&hv.pm, pt->g_fb, 256) : NULL;
 
 	if (h)
 		memcpy(h + 4, &bytes, 4);
@@ -240,7 +228,7 @@ static void run_slot(u32 p, u32 s)
 {
 	struct ahci_port *pt = &hba.port[p];
 	u64 hdr_pa = pt->g_clb + 32ull * s;
-	const u8 *h = guest_ok(hdr_pa, 32) ? phys_ptr(&hv.pm, hdr_pa, 32) : NULL;
+	const u8 *h = guest_dma_ok(hdr_pa, 32) ? phys_ptr(&hv.pm, hdr_pa, 32) : NULL;
 	const char *why;
 	u64 total;
 
@@ -254,7 +242,7 @@ static void run_slot(u32 p, u32 s)
 	memcpy(&ctu, h + 12, 4);
 	u64 ctba = (u64)ctu << 32 | (ctl & ~0x7Fu);
 	bool atapi_cmd = dw0 & (1u << 5), write = dw0 & (1u << 6);
-	const u8 *cf = guest_ok(ctba, 0x80) ? phys_ptr(&hv.pm, ctba, 0x80) : NULL;
+	const u8 *cf = guest_dma_ok(ctba, 0x80) ? phys_ptr(&hv.pm, ctba, 0x80) : NULL;
 	int n = cf ? read_prdt(ctba, dw0 >> 16, &total) : -EFAULT;
 	if (n < 0) {
 		refuse(p, s, hdr_pa, "command table or PRDT outside guest RAM");

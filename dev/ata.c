@@ -87,13 +87,6 @@ u32 ata_controllers(void)
 	return nctrl;
 }
 
-static u64 tsc(void)
-{
-	u32 lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (u64)hi << 32 | lo;
-}
-
 /* Wait for BSY to clear (and, for the bus master, ACTIVE): the status, or -1. */
 static int hw_wait(const struct ata_chan *c, bool bm)
 {

@@ -96,25 +96,13 @@ static u64 doorbell(u32 qid, bool cq)
 	return 0x1000 + (2ull * qid + cq) * nv.stride;
 }
 
-static u64 tsc(void)
-{
-	u32 lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (u64)hi << 32 | lo;
-}
-
-static bool guest_ok(u64 pa, u64 len)
-{
-	return pa + len <= hv.ram_top && pa + len >= pa && !in_hv_region(pa, len);
-}
-
 /* Give the guest a completion on its queue 'cqid'. */
 static void post(u32 cqid, u32 sqid, u16 cid, u32 dw0, u16 status)
 {
 	struct nq *cq = &nv.q[cqid];
 	u8 *e;
 
-	if (cqid >= NVME_QMAX || !cq->cq || !guest_ok(cq->g_cq + 16ull * cq->g_cq_tail, 16) ||
+	if (cqid >= NVME_QMAX || !cq->cq || !guest_dma_ok(cq->g_cq + 16ull * cq->g_cq_tail, 16) ||
 	    !(e = phys_ptr(&hv.pm, cq->g_cq + 16ull * cq->g_cq_tail, 16)))
 		return;
 	if ((cq->g_cq_tail + 1) % cq->cq_n == cq->g_cq_head) {
@@ -256,7 +244,7 @@ static u16 admin_cmd(u8 *sqe, u32 *dw0)
 			return 0x101;	/* invalid queue identifier */
 		if (qn > NVME_QENTRIES)
 			return ST_INVALID_QSIZE;
-		if (!(c11 & 1) || !guest_ok(gq, (u64)qn * (is_cq ? 16 : 64)))
+		if (!(c11 & 1) || !guest_dma_ok(gq, (u64)qn * (is_cq ? 16 : 64)))
 			return ST_INVALID_FIELD;
 		if (!is_cq && ((c11 >> 16) >= NVME_QMAX || !nv.q[c11 >> 16].cq))
 			return 0x100;	/* completion queue invalid */
@@ -425,7 +413,7 @@ static void sq_doorbell(u32 sqid, u32 tail)
 		u8 sqe[64];
 		u32 dw0 = 0;
 		u16 cid, st;
-		const u8 *g = guest_ok(pa, 64) ? phys_ptr(&hv.pm, pa, 64) : NULL;
+		const u8 *g = guest_dma_ok(pa, 64) ? phys_ptr(&hv.pm, pa, 64) : NULL;
 		if (!g)
 			return;
 		memcpy(sqe, g, 64);	/* our copy: the guest cannot change it under us */
@@ -461,8 +449,8 @@ static void enable(u32 cc)
 		nv.q[i].h_cq_pa = nv.q[i].h_sq_pa + 0x10000;
 		nv.q[i].h_cq = pool_va(&hv.pool, nv.q[i].h_cq_pa);
 	}
-	if (sqn > NVME_QENTRIES || cqn > NVME_QENTRIES || !guest_ok(nv.g_asq, 64ull * sqn) ||
-	    !guest_ok(nv.g_acq, 16ull * cqn)) {
+	if (sqn > NVME_QENTRIES || cqn > NVME_QENTRIES || !guest_dma_ok(nv.g_asq, 64ull * sqn) ||
+	    !guest_dma_ok(nv.g_acq, 16ull * cqn)) {
 		log_warn("%s: admin queues outside guest RAM or too large: not enabled\n", nv.name);
 		return;
 	}

@@ -84,6 +84,13 @@ static inline bool write_probe(volatile u64 *p)
 	return ok;
 }
 
+static inline u64 tsc(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
+}
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };

@@ -59,6 +59,11 @@ int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
 int nested_change(u64 gpa, u64 size, bool map);	/* the write gate for the nested table */
 bool pt_locked(void);			/* page tables read-only to the hypervisor */
 bool in_hv_region(u64 pa, u64 len);
+/* May a guest-given DMA address range be used: RAM, never the hypervisor? */
+static inline bool guest_dma_ok(u64 pa, u64 len)
+{
+	return pa + len <= hv.ram_top && pa + len >= pa && !in_hv_region(pa, len);
+}
 u64 ro_hash_compute(void);
 
 /* core/cpu.c */
