@@ -94,9 +94,12 @@ storage-e2e: all tools
 	tools/linux-kit.sh $(BUILD)
 	tests/e2e/linux-storage.sh
 
-# Benchmarks (not part of the test run): results in bench/results.{md,csv,png}.
+# Benchmarks (not part of the test run): bench/results.{md,csv,png} (IDE),
+# bench/ahci/ and bench/nvme/ the same on the other controllers.
 bench: all tools
 	tools/bench.sh
+	tools/bench.sh --controller ahci --out bench/ahci
+	tools/bench.sh --controller nvme --out bench/nvme
 
 test:
 	tools/test.sh

@@ -38,6 +38,8 @@
 #   --only LIST     configurations to run, e.g. a,d (default a,b,c,d)
 #   --timeout SEC   per boot (default 300)
 #   --out DIR       where results.* go (default bench/)
+#   --controller C  the disk's controller: ide (PIIX, -machine pc; default),
+#                   ahci (q35's ICH9) or nvme (q35, -device nvme)
 # Env: TV_HV_ELF (default build/thinvisor.elf); TV_BENCH_NO_CLOC=1 uses the
 # built-in line counter even when cloc is installed.  About 10 minutes.
 set -euo pipefail
@@ -52,6 +54,7 @@ cpu=max,-erms
 only=a,b,c,d
 timeout_s=300
 outdir=bench
+controller=ide
 while (($#)); do
 	case "$1" in
 	--runs) runs=${2:?}; shift 2 ;;
@@ -61,6 +64,7 @@ while (($#)); do
 	--only) only=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
 	--out) outdir=${2:?}; shift 2 ;;
+	--controller) controller=${2:?}; shift 2 ;;
 	-h | --help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -129,9 +133,9 @@ boot() {
 	: >"$log"
 	t0=$(date +%s%N)
 	timeout --kill-after=10 "$timeout_s" \
-		qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m 1024 \
+		qemu-system-x86_64 -accel tcg -machine "$machine" -cpu "$cpu" -m 1024 \
 		-display none -monitor none -no-reboot -serial "file:$log" \
-		-drive "file=$disk,format=raw,if=ide,index=0" "$@" \
+		"${drive[@]}" "$@" \
 		</dev/null >"$log.stderr" 2>&1 &
 	qemu_pid=$!
 	while kill -0 "$qemu_pid" 2>/dev/null; do
@@ -148,6 +152,16 @@ boot() {
 }
 
 guest_cmd="console=ttyS0 panic=-1 tvtest=bench tvbenchmib=$mib tvbenchreps=$reps"
+case "$controller" in
+ide) machine=pc; drive=(-drive "file=$disk,format=raw,if=ide,index=0") ;;
+ahci) machine=q35; drive=(-drive "file=$disk,format=raw,if=none,id=d0" -device ide-hd,drive=d0,bus=ide.0) ;;
+nvme)
+	machine=q35
+	drive=(-drive "file=$disk,format=raw,if=none,id=d0" -device nvme,drive=d0,serial=tvbench)
+	guest_cmd+=" tvdisk=nvme0n1"
+	;;
+*) echo "bench.sh: unknown controller '$controller'" >&2; exit 2 ;;
+esac
 # config_boot CFG LOG [GUEST WORDS]: boot configuration CFG once.
 config_boot() {
 	local cfg=$1 logf=$2
@@ -390,9 +404,9 @@ md=$outdir/results.md
 	echo "# thinvisor benchmark results"
 	echo
 	echo "Made by \`tools/bench.sh\` (\`make bench\`) on $when, commit $commit$dirty."
-	echo "QEMU: $qemu_ver, TCG, \`-machine pc -cpu $cpu -m 1024\`, $(nproc) host cores."
+	echo "QEMU: $qemu_ver, TCG, \`-machine $machine -cpu $cpu -m 1024\`, $(nproc) host cores."
 	echo "Guest: Debian kernel $kver, busybox initramfs (\`tvtest=bench\`)."
-	echo "Disk: one ${disk_mib} MiB raw image on PIIX IDE (\`-drive format=raw,if=ide\`), used by every configuration."
+	echo "Disk: one ${disk_mib} MiB raw image on the $controller controller (\`${drive[*]}\`), used by every configuration."
 	echo "Each boot: $reps x (dd if=/dev/zero of=DEV bs=1M count=$mib oflag=direct; dd if=DEV of=/dev/null bs=1M count=$mib iflag=direct);"
 	echo "$runs boots per configuration; medians over all samples. MB = 10^6 bytes. Under TCG every number is"
 	echo "emulation speed: compare rows within this table only."
