@@ -268,10 +268,9 @@ if [[ -n $c_sum && -n $d_sum ]]; then
 	fi
 fi
 
-# TODO(lead): exits per MiB.  Needs thinvisor to print "thinvisor: exits total
-# N" when the guest shuts down.  When (b) or (c) logs have it, one extra boot
-# of that configuration with tvbenchmib=0 (boot, no dd) gives the baseline, and
-# exits/MiB = (median exits - baseline) / (MiB moved by one boot).
+# Exits per MiB: thinvisor prints "thinvisor: exits total N" when the guest
+# powers off.  One extra boot of (b) and (c) with tvbenchmib=0 (boot, no dd)
+# gives the baseline; exits/MiB = (median exits - baseline) / (MiB per boot).
 declare -A XPM=() XBASE=()
 for cfg in b c; do
 	XPM[$cfg]="n/a"
