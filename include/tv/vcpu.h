@@ -5,9 +5,10 @@
  * The contract: arch run() enters the guest with vcpu->gpr/rip/rflags/efer
  * and any pending event, and returns after the next exit that needs the
  * core, with those fields and cr0/cr3/cr4/cpl refreshed and vcpu->exit
- * decoded into a TV_EV_* event; cs_ar/cs_base too (instruction fetches).  Exits that are pure vendor mechanics (SVM's
- * SMI and INTR windows; VMX's accesses to the control-register bits it owns,
- * XSETBV, INVD) never reach the core; arch counts them itself.
+ * decoded into a TV_EV_* event; cs_ar/cs_base too (for instruction
+ * fetches).  Exits that are pure vendor mechanics (SVM's SMI and INTR
+ * windows; VMX's accesses to the control-register bits it owns, XSETBV,
+ * INVD) never reach the core; arch counts them itself.
  */
 #ifndef TV_VCPU_H
 #define TV_VCPU_H
