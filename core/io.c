@@ -39,9 +39,7 @@ static void set_bits(u16 base, u32 len, bool on)
 
 void io_init(void)
 {
-	hv.iobitmap_pa = pool_alloc(&hv.pool, 3);
-	if (!hv.iobitmap_pa)
-		panic("out of hypervisor memory\n");
+	hv.iobitmap_pa = hv_alloc(3, "the I/O bitmap");
 	hv.iobitmap = pool_va(&hv.pool, hv.iobitmap_pa);
 }
 

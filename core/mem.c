@@ -123,6 +123,15 @@ bool pt_locked(void)
 	return !write_probe(p);
 }
 
+u64 hv_alloc(u64 pages, const char *what)
+{
+	u64 pa = pool_alloc(&hv.pool, pages);
+
+	if (!pa)
+		panic("out of hypervisor memory for %s (hvmem=%lu MiB)\n", what, hv.region_size >> 20);
+	return pa;
+}
+
 u64 ro_hash_compute(void)
 {
 	u64 h = 0xcbf29ce484222325ull;	/* FNV-1a */

@@ -76,22 +76,14 @@ static struct {
 
 static struct sg_entry guest_sg[PRD_MAX];
 
-static volatile u32 *reg(u64 off)
-{
-	return phys_ptr(&hv.pm, hba.abar + off, 4);
-}
-
 static u32 rd(u64 off)
 {
-	volatile u32 *r = reg(off);
-	return r ? *r : ~0u;
+	return mmio_rd32(hba.abar + off);
 }
 
 static void wr(u64 off, u32 v)
 {
-	volatile u32 *r = reg(off);
-	if (r)
-		*r = v;
+	mmio_wr32(hba.abar + off, v);
 }
 
 static u64 port_off(u32 p, u32 r)
@@ -505,9 +497,7 @@ bool ahci_attach(const struct pci_dev *pd)
 		if (!(hba.pi & (1u << p)))
 			continue;
 		struct ahci_port *pt = &hba.port[p];
-		u64 pa = pool_alloc(&hv.pool, 2 + AHCI_BOUNCE_SECTORS * SECTOR_SIZE / 4096);
-		if (!pa)
-			panic("out of hypervisor memory for AHCI buffers\n");
+		u64 pa = hv_alloc(2 + AHCI_BOUNCE_SECTORS * SECTOR_SIZE / 4096, "AHCI buffers");
 		pt->clb_pa = pa;
 		pt->ct_pa = pa + 4096;
 		pt->bounce_pa = pa + 8192;

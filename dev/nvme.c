@@ -73,22 +73,14 @@ static struct {
 	u64 bounce_pa, prp_list_pa;
 } nv;
 
-static volatile u32 *reg32(u64 off)
-{
-	return phys_ptr(&hv.pm, nv.bar + off, 4);
-}
-
 static u32 rd(u64 off)
 {
-	volatile u32 *r = reg32(off);
-	return r ? *r : ~0u;
+	return mmio_rd32(nv.bar + off);
 }
 
 static void wr(u64 off, u32 v)
 {
-	volatile u32 *r = reg32(off);
-	if (r)
-		*r = v;
+	mmio_wr32(nv.bar + off, v);
 }
 
 static u64 doorbell(u32 qid, bool cq)
@@ -600,9 +592,7 @@ bool nvme_attach(const struct pci_dev *pd)
 	nv.stride = 4u << ((rd(REG_CAP + 4) >> 0) & 0xF);
 	tv_strlcpy(nv.name, "nvme1", sizeof(nv.name));
 
-	u64 pa = pool_alloc(&hv.pool, NVME_QMAX * 0x14000 / 4096 + NVME_BOUNCE / 4096 + 1);
-	if (!pa)
-		panic("out of hypervisor memory for NVMe queues\n");
+	u64 pa = hv_alloc(NVME_QMAX * 0x14000 / 4096 + NVME_BOUNCE / 4096 + 1, "NVMe queues");
 	for (u32 i = 0; i < NVME_QMAX; i++) {
 		nv.q[i].h_sq_pa = pa + i * 0x14000ull;	/* 64 KiB SQ + 16 KiB CQ */
 		nv.q[i].h_cq_pa = nv.q[i].h_sq_pa + 0x10000;

@@ -47,15 +47,6 @@ static int svm_probe(const char **why)
 	return 0;
 }
 
-static u64 alloc_or_die(u64 pages)
-{
-	u64 pa = pool_alloc(&hv.pool, pages);
-
-	if (!pa)
-		panic("out of hypervisor memory\n");
-	return pa;
-}
-
 static void msrpm_intercept(u8 *msrpm, u32 msr)
 {
 	static const u32 bases[] = { 0x00000000u, 0xC0000000u, 0xC0010000u };
@@ -83,12 +74,12 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 
 	v->arch = s;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, alloc_or_die(1));
+	wrmsr(MSR_VM_HSAVE_PA, hv_alloc(1, "SVM state"));
 
-	s->vmcb_pa = alloc_or_die(1);
-	s->host_pa = alloc_or_die(1);
+	s->vmcb_pa = hv_alloc(1, "SVM state");
+	s->host_pa = hv_alloc(1, "SVM state");
 	s->iopm_pa = hv.iobitmap_pa;
-	s->msrpm_pa = alloc_or_die(MSRPM_PAGES);
+	s->msrpm_pa = hv_alloc(MSRPM_PAGES, "SVM state");
 	s->vmcb = pool_va(&hv.pool, s->vmcb_pa);
 	s->msrpm = pool_va(&hv.pool, s->msrpm_pa);
 	u8 *vmcb = s->vmcb;

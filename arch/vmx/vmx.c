@@ -193,15 +193,6 @@ static int vmx_probe(const char **why)
 
 /* ---- set-up ---- */
 
-static u64 alloc_or_die(u64 pages)
-{
-	u64 pa = pool_alloc(&hv.pool, pages);
-
-	if (!pa)
-		panic("out of hypervisor memory\n");
-	return pa;
-}
-
 /* MSRs outside the two ranges the bitmap covers always exit. */
 static void msr_intercept(u8 *bm, u32 msr)
 {
@@ -362,9 +353,9 @@ static int vmx_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	write_cr0((read_cr0() | cap.cr0_fixed0) & cap.cr0_fixed1);
 	write_cr4((read_cr4() | cap.cr4_fixed0) & cap.cr4_fixed1);
 
-	x->vmxon_pa = alloc_or_die(1);
-	x->vmcs_pa = alloc_or_die(1);
-	x->msrbm_pa = alloc_or_die(1);
+	x->vmxon_pa = hv_alloc(1, "VMX state");
+	x->vmcs_pa = hv_alloc(1, "VMX state");
+	x->msrbm_pa = hv_alloc(1, "VMX state");
 	*(u32 *)pool_va(&hv.pool, x->vmxon_pa) = rev;
 	*(u32 *)pool_va(&hv.pool, x->vmcs_pa) = rev;
 	if (!vmxon(x->vmxon_pa))

@@ -54,11 +54,26 @@ extern const u32 core_msrs[CORE_MSRS_COUNT];
 void apic_init(void);
 
 /* core/mem.c */
-void mem_setup(void);			/* choose the region, build tables, move there */
+void mem_setup(void);
+u64 hv_alloc(u64 pages, const char *what);	/* zeroed pages from the region, or panic */			/* choose the region, build tables, move there */
 int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
 int nested_change(u64 gpa, u64 size, bool map);	/* the write gate for the nested table */
 bool pt_locked(void);			/* page tables read-only to the hypervisor */
 bool in_hv_region(u64 pa, u64 len);
+/* A device register (32-bit MMIO) through the direct map; reads of nothing float. */
+static inline u32 mmio_rd32(u64 pa)
+{
+	volatile u32 *r = phys_ptr(&hv.pm, pa, 4);
+	return r ? *r : ~0u;
+}
+
+static inline void mmio_wr32(u64 pa, u32 v)
+{
+	volatile u32 *r = phys_ptr(&hv.pm, pa, 4);
+	if (r)
+		*r = v;
+}
+
 /* May a guest-given DMA address range be used: RAM, never the hypervisor? */
 static inline bool guest_dma_ok(u64 pa, u64 len)
 {
