@@ -7,12 +7,6 @@ static uint32_t cfg_addr(struct ahci *a, uint8_t off)
 	return 0x80000000u | (uint32_t)a->bus << 16 | (uint32_t)a->dev << 11 |
 	       (uint32_t)a->fn << 8 | (off & 0xFCu);
 }
-static uint32_t cfg_rd(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off)
-{
-	outl(0xCF8, 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 |
-			    (off & 0xFCu));
-	return ide_inl(0xCFC);
-}
 
 uint32_t ahci_rd(struct ahci *a, uint32_t off)
 {
@@ -73,23 +67,7 @@ void ahci_port_start(struct ahci *a)
 void ahci_init(struct ahci *a)
 {
 	memset(a, 0, sizeof(*a));
-	int found = 0;
-	for (int bus = 0; bus < 256 && !found; bus++)
-		for (uint8_t dev = 0; dev < 32 && !found; dev++)
-			for (uint8_t fn = 0; fn < 8 && !found; fn++) {
-				uint32_t id = cfg_rd((uint8_t)bus, dev, fn, 0);
-				if ((id & 0xFFFF) == 0xFFFF) {
-					if (fn == 0)
-						break;
-					continue;
-				}
-				if ((cfg_rd((uint8_t)bus, dev, fn, 8) >> 8) == 0x010601) {
-					a->bus = (uint8_t)bus, a->dev = dev, a->fn = fn;
-					found = 1;
-				}
-				if (fn == 0 && !(cfg_rd((uint8_t)bus, dev, 0, 0x0c) & 0x800000))
-					break;
-			}
+	int found = pci_find_class(0x010601, 0xFFFFFF, &a->bus, &a->dev, &a->fn);
 	if (!found)
 		fail(test_name, "no AHCI controller (class 01:06:01): run on -machine q35");
 	outl(0xCF8, cfg_addr(a, 0x24));

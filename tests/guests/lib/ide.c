@@ -36,14 +36,14 @@ int deadline_passed(struct deadline *t)
 
 /* ------------------------------------------------------------ PCI */
 
-static uint32_t pci_read(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off)
+uint32_t pci_read(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off)
 {
 	outl(0xCF8, 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 |
 			    (uint32_t)fn << 8 | (off & 0xfcu));
 	return ide_inl(0xCFC);
 }
 
-static void pci_write(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, uint32_t v)
+void pci_write(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, uint32_t v)
 {
 	outl(0xCF8, 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 |
 			    (uint32_t)fn << 8 | (off & 0xfcu));
@@ -60,7 +60,7 @@ void ide_pci_write(uint8_t off, uint32_t v)
 	pci_write(ide_pci.bus, ide_pci.dev, ide_pci.fn, off, v);
 }
 
-static int pci_find_ide(void)
+int pci_find_class(uint32_t cls, uint32_t mask, uint8_t *pbus, uint8_t *pdev, uint8_t *pfn)
 {
 	for (uint32_t bus = 0; bus < 256; bus++) {
 		for (uint8_t dev = 0; dev < 32; dev++) {
@@ -71,14 +71,10 @@ static int pci_find_ide(void)
 						break;
 					continue;
 				}
-				uint32_t cls = pci_read((uint8_t)bus, dev, fn, 8);
-				if ((cls >> 16) == 0x0101) {
-					ide_pci.bus = (uint8_t)bus;
-					ide_pci.dev = dev;
-					ide_pci.fn = fn;
-					ide_pci.vendor = (uint16_t)id;
-					ide_pci.device = (uint16_t)(id >> 16);
-					ide_pci.progif = (uint8_t)(cls >> 8);
+				if (((pci_read((uint8_t)bus, dev, fn, 8) >> 8) & mask) == cls) {
+					*pbus = (uint8_t)bus;
+					*pdev = dev;
+					*pfn = fn;
 					return 1;
 				}
 				if (fn == 0 && !(pci_read((uint8_t)bus, dev, 0, 0x0c) & 0x800000))
@@ -87,6 +83,17 @@ static int pci_find_ide(void)
 		}
 	}
 	return 0;
+}
+
+static int pci_find_ide(void)
+{
+	if (!pci_find_class(0x010100, 0xFFFF00, &ide_pci.bus, &ide_pci.dev, &ide_pci.fn))
+		return 0;
+	uint32_t id = ide_pci_read(0), cls = ide_pci_read(8);
+	ide_pci.vendor = (uint16_t)id;
+	ide_pci.device = (uint16_t)(id >> 16);
+	ide_pci.progif = (uint8_t)(cls >> 8);
+	return 1;
 }
 
 void ide_pci_init(void)

@@ -156,6 +156,11 @@ extern struct ide_pci ide_pci;
 void ide_pci_init(void);
 /* Config space of the IDE function (dword access). */
 uint32_t ide_pci_read(uint8_t off);
+/* PCI configuration through ports 0xCF8/0xCFC, and a search by class code
+ * ((class << 16 | subclass << 8 | prog-if) & mask == cls): 1 if found. */
+uint32_t pci_read(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off);
+void pci_write(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, uint32_t v);
+int pci_find_class(uint32_t cls, uint32_t mask, uint8_t *bus, uint8_t *dev, uint8_t *fn);
 void ide_pci_write(uint8_t off, uint32_t v);
 /* Set up drive (channel, slave), IDENTIFY it and print it; fail() if absent. */
 void ide_setup(struct ide_drive *d, int channel, int slave);

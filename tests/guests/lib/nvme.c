@@ -4,18 +4,6 @@
 
 static uint64_t *lib_list; /* 2 pages */
 
-static uint32_t cfg_rd(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off)
-{
-	outl(0xCF8, 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 |
-			    (off & 0xFCu));
-	return ide_inl(0xCFC);
-}
-static void cfg_wr(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, uint32_t v)
-{
-	outl(0xCF8, 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 |
-			    (off & 0xFCu));
-	outl(0xCFC, v);
-}
 
 static uint32_t rd(struct nvme *n, uint32_t off)
 {
@@ -145,34 +133,18 @@ uint16_t nvme_rw(struct nvme *n, uint8_t opc, uint64_t slba, uint32_t nlb, void 
 void nvme_init(struct nvme *n)
 {
 	memset(n, 0, sizeof(*n));
-	int found = 0;
-	for (int bus = 0; bus < 256 && !found; bus++)
-		for (uint8_t dev = 0; dev < 32 && !found; dev++)
-			for (uint8_t fn = 0; fn < 8 && !found; fn++) {
-				uint32_t id = cfg_rd((uint8_t)bus, dev, fn, 0);
-				if ((id & 0xFFFF) == 0xFFFF) {
-					if (fn == 0)
-						break;
-					continue;
-				}
-				if ((cfg_rd((uint8_t)bus, dev, fn, 8) >> 8) == 0x010802) {
-					n->bus = (uint8_t)bus, n->dev = dev, n->fn = fn;
-					found = 1;
-				}
-				if (fn == 0 && !(cfg_rd((uint8_t)bus, dev, 0, 0x0c) & 0x800000))
-					break;
-			}
+	int found = pci_find_class(0x010802, 0xFFFFFF, &n->bus, &n->dev, &n->fn);
 	if (!found)
 		fail(test_name, "no NVMe controller (class 01:08:02)");
-	uint32_t lo = cfg_rd(n->bus, n->dev, n->fn, 0x10), hi = 0;
+	uint32_t lo = pci_read(n->bus, n->dev, n->fn, 0x10), hi = 0;
 	if ((lo & 6) == 4)
-		hi = cfg_rd(n->bus, n->dev, n->fn, 0x14);
+		hi = pci_read(n->bus, n->dev, n->fn, 0x14);
 	if ((lo & 1) || hi || !(lo & ~0xFu))
 		fail(test_name, "NVMe BAR0 %08x:%08x not usable (must be memory below 4 GiB)", hi,
 		     lo);
 	n->bar = (volatile uint8_t *)(uintptr_t)(lo & ~0xFu);
-	uint32_t cmd = cfg_rd(n->bus, n->dev, n->fn, 4);
-	cfg_wr(n->bus, n->dev, n->fn, 4, (cmd & 0xFFFF) | 0x6);
+	uint32_t cmd = pci_read(n->bus, n->dev, n->fn, 4);
+	pci_write(n->bus, n->dev, n->fn, 4, (cmd & 0xFFFF) | 0x6);
 	uint32_t caphi = rd(n, 4);
 	n->dstrd = 4u << (caphi & 0xF);
 
