@@ -9,7 +9,7 @@ CRYPTO_SRCS := crypto/aes.c crypto/aesni.c crypto/xts.c crypto/sha256.c crypto/p
 HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S \
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
-	core/io.c core/apic.c core/mmio_trap.c core/platform.c dev/mmio_decode.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
+	core/io.c core/apic.c core/smp.c core/mmio_trap.c core/platform.c dev/mmio_decode.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
 	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/ata.c dev/ahci.c dev/nvme.c dev/ata_cmd.c storage/storage.c storage/policy.c \
 	$(CRYPTO_SRCS)
 

@@ -66,3 +66,98 @@ trap_common:
 	pop	%rax
 	add	$16, %rsp
 	iretq
+
+/*
+ * smp_wait(kick): halt until *kick is set.  An NMI between the look at
+ * *kick and the HLT would be lost, so the host NMI handler moves an NMI
+ * that lands in [smp_wait_window, smp_wait_end) to smp_wait_end.
+ */
+	.globl smp_wait, smp_wait_window, smp_wait_end
+smp_wait:
+smp_wait_window:
+	cmpl	$0, (%rdi)
+	jne	smp_wait_end
+	hlt
+smp_wait_end:
+	ret
+
+/* An application processor from the trampoline: long mode, our stack. */
+	.globl ap_entry64
+ap_entry64:
+	mov	$0x10, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	xor	%eax, %eax
+	mov	%eax, %fs
+	mov	%eax, %gs
+	xor	%ebp, %ebp
+	call	ap_main
+1:	cli
+	hlt
+	jmp	1b
+
+/*
+ * The AP trampoline, copied to TRAMP_PA (core/smp.c) and entered there by
+ * a start-up IPI in real mode: protected mode, then long mode on the
+ * temporary tables in the parameters, then ap_entry64 on the stack given.
+ */
+#define TRAMP_PA 0x6000
+#define T(x) ((x) - ap_tramp_start + TRAMP_PA)
+	.section .rodata.tramp, "a"
+	.globl ap_tramp_start, ap_tramp_params, ap_tramp_end
+	.code16
+ap_tramp_start:
+	cli
+	cld
+	xor	%ax, %ax
+	mov	%ax, %ds
+	lgdtl	T(tramp_gdt_ptr)
+	mov	%cr0, %eax
+	or	$1, %eax
+	mov	%eax, %cr0
+	ljmpl	$0x08, $T(tramp32)
+
+	.code32
+tramp32:
+	mov	$0x10, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	mov	%cr4, %eax
+	or	$0x20, %eax			/* PAE */
+	mov	%eax, %cr4
+	mov	T(tp_cr3), %eax
+	mov	%eax, %cr3
+	mov	$0xC0000080, %ecx
+	rdmsr
+	or	$0x900, %eax			/* LME | NXE */
+	wrmsr
+	mov	%cr0, %eax
+	or	$0x80010001, %eax		/* PG | WP | PE */
+	and	$0x9FFFFFFF, %eax		/* caches on (CD, NW clear) */
+	mov	%eax, %cr0
+	ljmp	$0x18, $T(tramp64)
+
+	.code64
+tramp64:
+	mov	T(tp_stack), %rsp
+	mov	T(tp_entry), %rax
+	jmp	*%rax
+
+	.balign 8
+tramp_gdt:					/* accessed already: the page is read-only */
+	.quad 0
+	.quad 0x00CF9B000000FFFF		/* 0x08: 32-bit code */
+	.quad 0x00CF93000000FFFF		/* 0x10: data */
+	.quad 0x00AF9B000000FFFF		/* 0x18: 64-bit code */
+tramp_gdt_ptr:
+	.short 4*8 - 1
+	.long T(tramp_gdt)
+	.balign 8
+ap_tramp_params:
+tp_cr3:	.quad 0
+tp_stack: .quad 0
+tp_entry: .quad 0
+ap_tramp_end:
+	.previous

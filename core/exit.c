@@ -9,6 +9,7 @@
 #include "tv/storage.h"
 #include "tv/lib.h"
 #include "tv/log.h"
+#include "tv/smp.h"
 
 #define MSR_VM_CR 0xC0010114u
 #define MSR_IGNNE 0xC0010115u
@@ -128,7 +129,7 @@ static bool is_readonly_msr(u32 msr)
 	return false;
 }
 
-bool apic_icr_refused(u64 icr);
+bool apic_icr_write(struct vcpu *v, u64 icr);
 bool apic_base_write_ok(u64 val);
 
 static void handle_msr(struct vcpu *v)
@@ -184,7 +185,7 @@ static void handle_msr(struct vcpu *v)
 			log_warn("guest write %lx to IA32_APIC_BASE refused (APIC moves, x2APIC)\n", val);
 			vcpu_inject(v, EXC_GP, true, 0);
 			return;
-		} else if (!(msr == MSR_X2APIC_ICR && apic_icr_refused(val))) {
+		} else if (msr != MSR_X2APIC_ICR || apic_icr_write(v, val)) {
 			wrmsr(msr, val);
 		}
 		skip_insn(v);
@@ -275,6 +276,12 @@ static void handle_init(struct vcpu *v)
 	log_warn("INIT signal to the guest CPU ignored\n");
 }
 
+/* An NMI that was not a kick is the guest's: deliver it. */
+static void handle_nmi(struct vcpu *v)
+{
+	vcpu_inject(v, 2, false, 0);
+}
+
 static void handle_unexpected(struct vcpu *v)
 {
 	panic("unexpected exit (event %u, %s reason %lx)\n", v->exit.event, arch()->name, v->exit.reason);
@@ -312,16 +319,23 @@ static const exit_handler exit_handlers[TV_EV_COUNT] = {
 	[TV_EV_EXCEPTION] = handle_unexpected,
 	[TV_EV_INTR] = handle_unexpected,
 	[TV_EV_OTHER] = handle_other,
+	[TV_EV_NMI] = handle_nmi,
 };
 
 void vcpu_loop(struct vcpu *v)
 {
 	for (;;) {
+		smp_before_entry(v);
 		arch()->run(v);
+		__atomic_store_n(&v->in_guest, 0, __ATOMIC_SEQ_CST);
 		u32 ev = v->exit.event < TV_EV_COUNT ? v->exit.event : TV_EV_OTHER;
 		if (ev == TV_EV_NPF_MMIO && in_hv_region(v->exit.npf.gpa, 1))
 			ev = v->exit.event = TV_EV_HVMEM;
 		v->counters[ev]++;
+		if (ev == TV_EV_NMI && smp_nmi(v))
+			continue;	/* a kick: smp_before_entry looks at the request */
+		smp_lock();
 		exit_handlers[ev](v);
+		smp_unlock();
 	}
 }

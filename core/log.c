@@ -9,6 +9,24 @@ static enum log_level max_level = LOG_INFO;
 
 static void uart_putc(char c);
 
+/*
+ * One line at a time from all CPUs.  The wait is bounded, so a CPU that
+ * stopped holding the lock (a fault while printing) cannot silence the
+ * panic path.
+ */
+static volatile u32 log_lock;
+
+static void lock(void)
+{
+	for (u32 i = 0; i < 50000000 && __atomic_exchange_n(&log_lock, 1, __ATOMIC_ACQUIRE); i++)
+		__builtin_ia32_pause();
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&log_lock, 0, __ATOMIC_RELEASE);
+}
+
 static const char *const level_tag[] = { "error: ", "warning: ", "", "debug: " };
 
 void log_init(enum console_kind console, bool debug)
@@ -60,20 +78,18 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	tv_vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);
-	for (const char *p = buf; *p; p++) {
-		if (*p == '\n')
-			uart_putc('\r');
-		uart_putc(*p);
-	}
+	log_raw(buf);
 }
 
 void log_raw(const char *s)
 {
+	lock();
 	for (; uart_port && *s; s++) {
 		if (*s == '\n')
 			uart_putc('\r');
 		uart_putc(*s);
 	}
+	unlock();
 }
 
 int log_getc(void)

@@ -3,13 +3,12 @@
 #include "tv/hv.h"
 #include "tv/io.h"
 #include "tv/pci.h"
+#include "tv/smp.h"
 #include "tv/storage.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 
 struct hv hv;
-struct vcpu *current_vcpu;
-static struct vcpu bsp_vcpu;
 
 const struct arch_ops *const arch_table[ARCH_COUNT] = { [ARCH_SVM] = &svm_ops, [ARCH_VMX] = &vmx_ops };
 
@@ -21,9 +20,10 @@ void hv_stop(u32 status, const char *fmt, ...)
 	va_start(ap, fmt);
 	tv_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	struct vcpu *v = this_vcpu();
+	smp_stop_others();
 	log_err("%s%s", status == TV_EXIT_PANIC ? "PANIC: " : "", buf);
-	if (current_vcpu) {
-		struct vcpu *v = current_vcpu;
+	if (v) {
 		log_err("guest cpu %u: rip %016lx rflags %016lx cpl %u\n", v->id, v->rip, v->rflags, v->cpl);
 		log_err("rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", v->gpr[R_AX], v->gpr[R_BX],
 			v->gpr[R_CX], v->gpr[R_DX]);
@@ -97,21 +97,23 @@ void hv_boot(u32 magic, u32 info)
 		panic("cannot run on this CPU: %s\n", err);
 
 	mem_setup();
-	cpu_tables_init();
+	cpu_tables_init(0);
 	io_init();
 	storage_take_key_module();
 	pci_init();
 	platform_init();
 	apic_init();
+	smp_init();
 	storage_need_key();
 
 	struct cpu_state st;
 	guest_prepare(&st);
 
-	struct vcpu *v = &bsp_vcpu;
-	if (arch()->vcpu_init(v, &st, hv.nested_pt.root))
+	struct vcpu *v = &vcpus[0];
+	if (arch()->vcpu_init(v, hv.nested_pt.root))
 		panic("%s: could not set up the guest CPU\n", arch()->name);
-	current_vcpu = v;
+	arch()->set_state(v, &st);
+	v->ran = true;
 	log_info("starting guest at %lx under %s\n", st.rip, arch()->name);
 	vcpu_loop(v);
 }

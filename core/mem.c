@@ -17,6 +17,7 @@
 #include "tv/hv.h"
 #include "tv/lib.h"
 #include "tv/log.h"
+#include "tv/smp.h"
 
 extern u8 boot_stack[];
 extern u8 _image_start[], _text_start[], _text_end[], _rodata_start[], _rodata_end[],
@@ -101,8 +102,7 @@ int nested_change(u64 gpa, u64 size, bool map)
 	rc = map ? pt_map(&hv.nested_pt, gpa, gpa, size, PT_R | PT_W | PT_X | PT_U)
 		 : pt_unmap(&hv.nested_pt, gpa, size);
 	wp_on();
-	if (current_vcpu)
-		arch()->flush_nested(current_vcpu);
+	smp_nested_changed();
 	return rc;
 }
 
@@ -130,6 +130,23 @@ u64 hv_alloc(u64 pages, const char *what)
 	if (!pa)
 		panic("out of hypervisor memory for %s (hvmem=%lu MiB)\n", what, hv.region_size >> 20);
 	return pa;
+}
+
+/*
+ * A hypervisor stack of n pages with an unmapped guard page below it, in
+ * the direct map: returns its top.  Boot only, before the other CPUs run.
+ */
+u64 hv_stack(u64 pages)
+{
+	u64 pa = hv_alloc(pages + 1, "stacks");
+
+	wp_off();
+	int rc = pt_unmap(&hv.host_pt, DMAP_BASE + pa, 4096);
+	wp_on();
+	if (rc)
+		panic("out of hypervisor memory for page tables\n");
+	write_cr3(read_cr3());
+	return DMAP_BASE + pa + (pages + 1) * 4096;
 }
 
 u64 ro_hash_compute(void)

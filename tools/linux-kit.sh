@@ -51,7 +51,7 @@ MODULES=(
 	ata_piix ahci libata sd_mod scsi_mod
 	nvme nvme-core
 	dm-mod dm-crypt xts aesni_intel
-	ext4
+	ext4 cpuid
 )
 # The subset /init loads for tvmodules=ide and the storage test modes:
 # PIIX IDE, AHCI and NVMe, the disk drivers, ext4 (crc32c is its soft dependency) and the

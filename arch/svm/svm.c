@@ -7,6 +7,7 @@
 #include "tv/hv.h"
 #include "tv/lib.h"
 #include "tv/log.h"
+#include "tv/smp.h"
 #include "vmcb.h"
 
 #define MSRPM_PAGES 2
@@ -18,7 +19,7 @@ struct svm_vcpu {
 	bool flush;
 };
 
-static struct svm_vcpu svm_cpus[1];
+static struct svm_vcpu svm_cpus[TV_MAX_CPUS];
 static bool has_nrip;
 
 void svm_enter(u64 vmcb_pa, u64 *gpr, u64 host_pa);
@@ -68,9 +69,11 @@ static void put_seg(u8 *vmcb, u32 off, const struct seg *s)
 	F64(vmcb, off + 8) = s->base;
 }
 
-static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_root)
+static int svm_vcpu_init(struct vcpu *v, u64 nested_root)
 {
-	struct svm_vcpu *s = &svm_cpus[0];
+	if (v->id >= TV_MAX_CPUS)
+		return -1;
+	struct svm_vcpu *s = &svm_cpus[v->id];
 
 	v->arch = s;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
@@ -91,7 +94,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	for (u32 i = 0; i < CORE_MSRS_COUNT; i++)
 		msrpm_intercept(s->msrpm, core_msrs[i]);
 
-	F32(vmcb, VMCB_INTERCEPT_MISC1) = MISC1_SMI | MISC1_CPUID | MISC1_INVLPGA | MISC1_IOIO |
+	F32(vmcb, VMCB_INTERCEPT_MISC1) = MISC1_NMI | MISC1_SMI | MISC1_CPUID | MISC1_INVLPGA | MISC1_IOIO |
 					  MISC1_MSR | MISC1_SHUTDOWN;
 	F32(vmcb, VMCB_INTERCEPT_MISC2) = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
 					  MISC2_STGI | MISC2_CLGI | MISC2_SKINIT;
@@ -101,6 +104,17 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	F64(vmcb, VMCB_NP_ENABLE) = 1;
 	F64(vmcb, VMCB_NCR3) = nested_root;
 	s->flush = true;
+
+	/* Host mode runs with GIF clear from here on; VMRUN sets it for the guest. */
+	__asm__ volatile("clgi");
+	log_debug("svm: cpu %u vmcb %lx, nrip %s\n", v->id, s->vmcb_pa, has_nrip ? "yes" : "no");
+	return 0;
+}
+
+static void svm_set_state(struct vcpu *v, const struct cpu_state *st)
+{
+	struct svm_vcpu *s = v->arch;
+	u8 *vmcb = s->vmcb;
 
 	put_seg(vmcb, VMCB_ES, &st->es);
 	put_seg(vmcb, VMCB_CS, &st->cs);
@@ -130,17 +144,34 @@ static int svm_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	v->gpr[R_DI] = st->rdi;
 	v->gpr[R_BP] = st->rbp;
 	v->gpr[R_SP] = st->rsp;
+	v->gpr[R_8] = st->r8;
+	v->gpr[R_9] = st->r9;
+	v->gpr[R_10] = st->r10;
+	v->gpr[R_11] = st->r11;
+	v->gpr[R_12] = st->r12;
+	v->gpr[R_13] = st->r13;
+	v->gpr[R_14] = st->r14;
+	v->gpr[R_15] = st->r15;
 	v->rip = st->rip;
 	v->rflags = st->rflags;
 	v->efer = st->efer;
 	v->cr0 = st->cr0;
 	v->cr3 = st->cr3;
 	v->cr4 = st->cr4;
+	v->event.valid = false;
+	F64(vmcb, VMCB_EXITINTINFO) = 0;
+	F64(vmcb, VMCB_EVENTINJ) = 0;
+	s->flush = true;
+}
 
-	/* Host mode runs with GIF clear from here on; VMRUN sets it for the guest. */
-	__asm__ volatile("clgi");
-	log_debug("svm: vmcb %lx, nrip %s\n", s->vmcb_pa, has_nrip ? "yes" : "no");
-	return 0;
+/* Parked: NMIs (kicks) must reach the host, so GIF is set while halted. */
+static void svm_idle(volatile u32 *kick)
+{
+	extern void smp_wait(volatile u32 *kick);
+
+	__asm__ volatile("stgi" : : : "memory");
+	smp_wait(kick);
+	__asm__ volatile("clgi" : : : "memory");
 }
 
 static u32 decode(struct vcpu *v, u8 *vmcb)
@@ -200,6 +231,8 @@ static u32 decode(struct vcpu *v, u8 *vmcb)
 		return TV_EV_SMI;
 	case SVM_EXIT_INTR:
 		return TV_EV_INTR;
+	case SVM_EXIT_NMI:
+		return TV_EV_NMI;
 	case SVM_EXIT_INVALID:
 	case 0xFFFFFFFFu:	/* QEMU reports it as a 32-bit -1 */
 		panic("VMRUN refused the guest state (VMEXIT_INVALID)\n");
@@ -224,7 +257,8 @@ static void svm_run(struct vcpu *v)
 		F64(vmcb, VMCB_RFLAGS) = v->rflags;
 		F64(vmcb, VMCB_EFER) = v->efer;
 		if (v->event.valid) {
-			F64(vmcb, VMCB_EVENTINJ) = v->event.vector | (3u << 8) | (v->event.has_err ? 1u << 11 : 0) |
+			u32 type = v->event.vector == 2 ? 2u : 3u;	/* NMI, exception */
+			F64(vmcb, VMCB_EVENTINJ) = v->event.vector | (type << 8) | (v->event.has_err ? 1u << 11 : 0) |
 						   (1u << 31) | ((u64)v->event.err << 32);
 			v->event.valid = false;
 		} else {
@@ -263,6 +297,8 @@ static void svm_run(struct vcpu *v)
 			__asm__ volatile("stgi; clgi");
 			continue;
 		}
+		if (v->exit.event == TV_EV_NMI)
+			__asm__ volatile("stgi; clgi");	/* the held NMI: taken (and dropped) in host mode */
 		return;
 	}
 }
@@ -287,6 +323,8 @@ const struct arch_ops svm_ops = {
 	.name = "AMD SVM",
 	.probe = svm_probe,
 	.vcpu_init = svm_vcpu_init,
+	.set_state = svm_set_state,
+	.idle = svm_idle,
 	.run = svm_run,
 	.flush_nested = svm_flush_nested,
 	.dump = svm_dump,

@@ -10,6 +10,7 @@
 #include "tv/hv.h"
 #include "tv/lib.h"
 #include "tv/log.h"
+#include "tv/smp.h"
 #include "tv/physmem.h"
 #include "vmcs.h"
 
@@ -31,9 +32,11 @@ struct vmx_vcpu {
 	u64 cr0_mask, cr4_mask;	/* bits the guest reads from the shadows */
 	u64 exit_rip;		/* guest RIP at the last exit */
 	u32 idt_info, idt_err, exit_len;	/* event cut short by the last exit */
+	u32 proc;		/* primary processor-based controls */
+	bool nmi_pending;	/* a guest NMI waiting for its NMI window */
 };
 
-static struct vmx_vcpu vmx_cpus[1];
+static struct vmx_vcpu vmx_cpus[TV_MAX_CPUS];
 
 /* What the capability MSRs allow, from probe. */
 static struct {
@@ -43,8 +46,12 @@ static struct {
 	bool vpid;
 } cap;
 
-int vmx_enter(u64 *gpr, u64 launched);
-extern const u8 vmx_exit[];
+int vmx_enter(u64 *gpr, u64 launched, volatile u32 *kick);
+extern const u8 vmx_exit[], vmx_kick_window[], vmx_kick_end[], vmx_kick_abort[];
+#define PIN_NMI_EXITING (1u << 3)
+#define PIN_VIRTUAL_NMIS (1u << 5)
+#define PROC_NMI_WINDOW (1u << 22)
+#define EXIT_NMI_WINDOW 8
 
 /* ---- VMX instructions ---- */
 
@@ -276,7 +283,14 @@ static void controls(struct vmx_vcpu *x, u64 nested_root)
 		exit &= ~(EXIT_SAVE_PAT | EXIT_LOAD_PAT);
 		entry &= ~ENTRY_LOAD_PAT;
 	}
-	vmwrite(PIN_CONTROLS, ctl(cap.pin, 0));
+	/*
+	 * NMIs exit (they are the cross-CPU kicks); with virtual NMIs the
+	 * guest's IRET still unblocks the NMIs we inject, so kicks never stop.
+	 */
+	if ((~cap.pin[1] & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS)) || !(cap.proc[1] & PROC_NMI_WINDOW))
+		panic("vmx: this CPU cannot intercept NMIs (NMI exiting, virtual NMIs, NMI window)\n");
+	vmwrite(PIN_CONTROLS, ctl(cap.pin, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS));
+	x->proc = proc;
 	vmwrite(PROC_CONTROLS, proc);
 	vmwrite(PROC_CONTROLS2, proc2);
 	vmwrite(EXIT_CONTROLS, exit);
@@ -307,7 +321,7 @@ static void controls(struct vmx_vcpu *x, u64 nested_root)
 	vmwrite(CR0_GUEST_HOST_MASK, x->cr0_mask);
 	vmwrite(CR4_GUEST_HOST_MASK, x->cr4_mask);
 	log_debug("vmx: controls pin %x proc %x proc2 %x exit %x entry %x, cr0 mask %lx cr4 mask %lx\n",
-		  ctl(cap.pin, 0), proc, proc2, exit, entry, x->cr0_mask, x->cr4_mask);
+		  ctl(cap.pin, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS), proc, proc2, exit, entry, x->cr0_mask, x->cr4_mask);
 }
 
 static u64 real_cr0(u64 guest)
@@ -341,9 +355,11 @@ static bool load_pdptes(u64 cr3)
 	return true;
 }
 
-static int vmx_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_root)
+static int vmx_vcpu_init(struct vcpu *v, u64 nested_root)
 {
-	struct vmx_vcpu *x = &vmx_cpus[0];
+	if (v->id >= TV_MAX_CPUS)
+		return -1;
+	struct vmx_vcpu *x = &vmx_cpus[v->id];
 	u32 rev = (u32)cap.basic & 0x7FFFFFFFu;
 
 	v->arch = x;
@@ -374,6 +390,14 @@ static int vmx_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 
 	controls(x, nested_root);
 	host_state();
+	log_debug("vmx: cpu %u vmcs %lx, eptp %lx, vpid %s, basic %lx, ept/vpid caps %lx\n", v->id, x->vmcs_pa,
+		  x->eptp, cap.vpid ? "yes" : "no", cap.basic, cap.ept_cap);
+	return 0;
+}
+
+static void vmx_set_state(struct vcpu *v, const struct cpu_state *st)
+{
+	struct vmx_vcpu *x = v->arch;
 
 	put_seg(SEG_ES, &st->es);
 	put_seg(SEG_CS, &st->cs);
@@ -427,9 +451,18 @@ static int vmx_vcpu_init(struct vcpu *v, const struct cpu_state *st, u64 nested_
 	v->cr0 = st->cr0;
 	v->cr3 = st->cr3;
 	v->cr4 = st->cr4;
-	log_debug("vmx: vmcs %lx, eptp %lx, vpid %s, basic %lx, ept/vpid caps %lx\n", x->vmcs_pa, x->eptp,
-		  cap.vpid ? "yes" : "no", cap.basic, cap.ept_cap);
-	return 0;
+	v->event.valid = false;
+	x->idt_info = 0;
+	x->nmi_pending = false;
+	vmwrite(ENTRY_INTR_INFO, 0);
+	flush_guest_tlb();
+}
+
+static void vmx_idle(volatile u32 *kick)
+{
+	extern void smp_wait(volatile u32 *kick);
+
+	smp_wait(kick);
 }
 
 /* ---- exits the backend completes itself ---- */
@@ -658,6 +691,13 @@ static u32 decode(struct vcpu *v, struct vmx_vcpu *x)
 	case EXIT_EXTINT:
 		return TV_EV_INTR;
 	case EXIT_EXC_NMI:
+		if ((e->info2 & 0x700) == INTR_TYPE_NMI) {
+			/* NMIs stay blocked after an NMI exit until an IRET: do one. */
+			__asm__ volatile("mov %%ss, %%eax; push %%rax; push %%rsp; addq $8, (%%rsp); pushfq;"
+					 "mov %%cs, %%eax; push %%rax; lea 1f(%%rip), %%rax; push %%rax; iretq; 1:"
+					 : : : "rax", "memory", "cc");
+			return TV_EV_NMI;
+		}
 		e->exc.vector = (u8)e->info2;
 		nmi_unblock_fixup(x, e->info2 & INTR_NMI_UNBLOCK);
 		return TV_EV_EXCEPTION;
@@ -670,6 +710,8 @@ static u32 decode(struct vcpu *v, struct vmx_vcpu *x)
 	case EXIT_XSETBV:
 		if (xsetbv(v))
 			e->insn_len = x->exit_len;
+		return EV_INTERNAL;
+	case EXIT_NMI_WINDOW:	/* the guest can take its NMI now: inject() does */
 		return EV_INTERNAL;
 	case EXIT_INVD:	/* never drop dirty lines: write them back instead */
 		__asm__ volatile("wbinvd" : : : "memory");
@@ -685,6 +727,21 @@ static void inject(struct vcpu *v, struct vmx_vcpu *x)
 {
 	u32 info = 0;
 
+	/* A guest NMI waits while the guest blocks NMIs (or MOV SS does). */
+	if (v->event.valid && v->event.vector == 2) {
+		x->nmi_pending = true;
+		v->event.valid = false;
+	}
+	if (x->nmi_pending) {
+		if ((x->idt_info & INTR_VALID) || v->event.valid ||
+		    (vmread(GUEST_INTERRUPTIBILITY) & (BLOCK_NMI | BLOCK_MOVSS | BLOCK_STI))) {
+			vmwrite(PROC_CONTROLS, x->proc | PROC_NMI_WINDOW);
+		} else {
+			vmwrite(PROC_CONTROLS, x->proc);
+			x->nmi_pending = false;
+			v->event = (struct pending_event){ true, false, 2, 0 };
+		}
+	}
 	if (v->event.valid) {
 		u8 vec = v->event.vector;
 		info = vec | INTR_VALID | (vec == 2 ? INTR_TYPE_NMI : INTR_TYPE_HWEXC);
@@ -728,7 +785,17 @@ static void vmx_run(struct vcpu *v)
 			x->flush = false;
 		}
 
-		if (vmx_enter(v->gpr, x->launched))
+		int rc = vmx_enter(v->gpr, x->launched, &v->kick);
+		if (rc == 2) {
+			/* Kicked before entering: keep the event for the next entry. */
+			u32 info = (u32)vmread(ENTRY_INTR_INFO);
+			x->idt_info = info;
+			x->idt_err = (info & INTR_ERRCODE) ? (u32)vmread(ENTRY_EXC_ERROR) : 0;
+			v->exit = (struct vm_exit){ 0 };
+			v->exit.event = TV_EV_NMI;
+			return;
+		}
+		if (rc)
 			panic("vmx: %s failed (VM-instruction error %lu)\n", x->launched ? "VMRESUME" : "VMLAUNCH",
 			      vmread_quiet(VM_INSN_ERROR));
 		x->launched = true;
@@ -774,6 +841,11 @@ const struct arch_ops vmx_ops = {
 	.name = "Intel VT-x",
 	.probe = vmx_probe,
 	.vcpu_init = vmx_vcpu_init,
+	.set_state = vmx_set_state,
+	.idle = vmx_idle,
+	.kick_window = vmx_kick_window,
+	.kick_window_end = vmx_kick_end,
+	.kick_abort = vmx_kick_abort,
 	.run = vmx_run,
 	.flush_nested = vmx_flush_nested,
 	.dump = vmx_dump,

@@ -1,7 +1,9 @@
 /*
- * vmx_enter(gpr, launched): run the guest until the next VM exit.  Returns
- * 0 after an exit, 1 if VMLAUNCH/VMRESUME itself failed (VM-instruction
- * error in the current VMCS).  gpr[] is in x86 register order; gpr[4]
+ * vmx_enter(gpr, launched, kick): run the guest until the next VM exit.
+ * Returns 0 after an exit, 1 if VMLAUNCH/VMRESUME itself failed
+ * (VM-instruction error in the current VMCS), 2 if *kick was set before
+ * the entry: from the look at *kick to VMRESUME an NMI (a kick) lands at
+ * vmx_kick_abort instead (core/smp.c), so no kick is lost in host mode.  gpr[] is in x86 register order; gpr[4]
  * (RSP) lives in the VMCS instead, as do RIP and RFLAGS.
  *
  * The exit lands at vmx_exit (HOST_RIP) on the stack pointer written to
@@ -27,6 +29,10 @@ vmx_enter:
 	vmwrite	%rsp, %rax
 	jbe	2f
 
+	.globl vmx_kick_window, vmx_kick_end, vmx_kick_abort
+vmx_kick_window:
+	cmpl	$0, (%rdx)
+	jne	vmx_kick_abort
 	mov	%rdi, %rax
 	test	%esi, %esi		/* flags survive the loads below */
 	GUEST_GPRS_LOAD %rax
@@ -35,8 +41,12 @@ vmx_enter:
 	vmlaunch
 	jmp	2f
 1:	vmresume
+vmx_kick_end:
 2:	/* VMfailValid / VMfailInvalid: the guest's registers are simply dropped. */
 	mov	$1, %eax
+	jmp	3f
+vmx_kick_abort:
+	mov	$2, %eax
 	jmp	3f
 
 	.globl vmx_exit

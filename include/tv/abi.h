@@ -50,7 +50,8 @@
 #define TV_EV_EXCEPTION     11
 #define TV_EV_INTR          12
 #define TV_EV_OTHER         13
-#define TV_EV_COUNT         14
+#define TV_EV_NMI           14 /* an NMI: thinvisor's own cross-CPU kick, or the guest's (re-injected) */
+#define TV_EV_COUNT         15
 
 /*
  * isa-debug-exit (port 0xf4): QEMU exits with status value * 2 + 1.

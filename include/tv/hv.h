@@ -42,7 +42,6 @@ static inline const struct arch_ops *arch(void)
 {
 	return arch_table[hv.vendor < ARCH_COUNT ? hv.vendor : ARCH_SVM];
 }
-extern struct vcpu *current_vcpu;
 
 /* MSRs the core handles on every vendor: the vendors must intercept them. */
 #define MSR_APIC_BASE 0x1Bu
@@ -55,7 +54,8 @@ void apic_init(void);
 
 /* core/mem.c */
 void mem_setup(void);
-u64 hv_alloc(u64 pages, const char *what);	/* zeroed pages from the region, or panic */			/* choose the region, build tables, move there */
+u64 hv_alloc(u64 pages, const char *what);	/* zeroed pages from the region, or panic */
+u64 hv_stack(u64 pages);		/* a stack with a guard page: its top */
 int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
 int nested_change(u64 gpa, u64 size, bool map);	/* the write gate for the nested table */
 bool pt_locked(void);			/* page tables read-only to the hypervisor */
@@ -82,7 +82,8 @@ static inline bool guest_dma_ok(u64 pa, u64 len)
 u64 ro_hash_compute(void);
 
 /* core/cpu.c */
-void cpu_tables_init(void);
+void cpu_tables_init(u32 cpu);
+void cpu_prepare(u32 cpu);		/* allocate a CPU's stacks (boot CPU, at boot) */
 
 /* core/exit.c */
 void vcpu_loop(struct vcpu *v) __attribute__((noreturn));

@@ -49,14 +49,33 @@ struct vcpu {
 	struct pending_event event;	/* exception to inject at next entry */
 	u64 counters[TV_EV_COUNT];
 	void *arch;			/* the vendor's per-CPU state */
+	/* core/smp.c */
+	u32 apic_id;
+	volatile u32 state;		/* CPU_* (tv/smp.h) */
+	volatile u32 sipi_vector;
+	volatile u32 kick;		/* set before an NMI: look at the state again */
+	volatile u32 in_guest;		/* between the last look and the exit */
+	volatile u64 seen_gen;		/* nested-table generation flushed */
+	volatile u32 started;		/* reached the hypervisor's code (boot) */
+	bool ran;			/* ran guest code since its last INIT */
 };
 
 struct arch_ops {
 	const char *name;
 	/* Can this CPU run us?  0, or -1 with *why set. */
 	int (*probe)(const char **why);
-	/* Turn virtualization on for this physical CPU and set up its guest. */
-	int (*vcpu_init)(struct vcpu *v, const struct cpu_state *st, u64 nested_root);
+	/* Turn virtualization on for this physical CPU and set up its controls. */
+	int (*vcpu_init)(struct vcpu *v, u64 nested_root);
+	/* Load a whole architectural state (boot, start-up IPI), no event pending. */
+	void (*set_state)(struct vcpu *v, const struct cpu_state *st);
+	/* A parked CPU: sleep until *kick is set (an NMI wakes it). */
+	void (*idle)(volatile u32 *kick);
+	/*
+	 * Where run() looks at vcpu->kick for the last time before entering:
+	 * an NMI inside [kick_window, kick_window_end) resumes at kick_abort
+	 * (NULL if the vendor holds NMIs in host mode anyway).
+	 */
+	const u8 *kick_window, *kick_window_end, *kick_abort;
 	void (*run)(struct vcpu *v);
 	/* The nested page table changed: flush what the CPU cached of it. */
 	void (*flush_nested)(struct vcpu *v);

@@ -23,8 +23,16 @@
 # ",-hypervisor" is appended to the CPU model for both boots: under thinvisor
 # the bit must come from thinvisor itself.
 #
-# Usage: tests/e2e/linux-boot.sh [--cpu MODEL] [--timeout SEC] [--mem MIB]
-#   (defaults: qemu64,+svm,+npt, 300, 1024; env TV_E2E_GUEST_APPEND adds
+# With --smp N (N > 1) both boots get N CPUs, and under thinvisor also:
+#   every CPU online (/proc/cpuinfo count and /sys/.../cpu/online), the
+#   hypervisor flag on each CPU, the CPUID 0x40000000 signature "thinvisor"
+#   read on each CPU (/dev/cpu/N/cpuid), and after CPU hotplug of the last
+#   CPU (offline, online: the guest's INIT/SIPI again) the signature there;
+#   natively the signatures are absent (control).  Logs and the times file
+#   get an -smpN suffix.
+#
+# Usage: tests/e2e/linux-boot.sh [--cpu MODEL] [--timeout SEC] [--mem MIB] [--smp N]
+#   (defaults: qemu64,+svm,+npt, 300, 1024, 1; env TV_E2E_GUEST_APPEND adds
 #   words to the guest command line).  Prints PASS/FAIL per check and ends with
 #   "N passed, N failed"; exits 1 if any check failed.
 set -euo pipefail
@@ -36,11 +44,13 @@ cpu=qemu64,+svm,+npt
 timeout_s=300
 mem_mib=1024
 hvmem=64M
+smp=1
 while (($#)); do
 	case "$1" in
 	--cpu) cpu=${2:?--cpu needs a value}; shift 2 ;;
 	--timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
 	--mem) mem_mib=${2:?--mem needs a value}; shift 2 ;;
+	--smp) smp=${2:?--smp needs a value}; shift 2 ;;
 	-h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
 	*) echo "linux-boot: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -51,7 +61,9 @@ cd "$repo"
 logdir=${TV_TEST_LOGS:-build/test-logs}
 hv_elf=${TV_HV_ELF:-build/thinvisor.elf}
 mkdir -p "$logdir"
-times_file=$logdir/linux-boot-times.txt
+sfx=""
+((smp == 1)) || sfx=-smp$smp
+times_file=$logdir/linux-boot-times$sfx.txt
 guest_cmdline="console=ttyS0 panic=-1 tvtest=boot${TV_E2E_GUEST_APPEND:+ $TV_E2E_GUEST_APPEND}"
 
 passed=0
@@ -95,7 +107,7 @@ boot() {
 	: >"$log"
 	t0=$(now_ns)
 	timeout --kill-after=10 "$timeout_s" \
-		qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m "$mem_mib" \
+		qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m "$mem_mib" -smp "$smp" \
 		-display none -monitor none -no-reboot -serial "file:$log" "$@" \
 		</dev/null >"$log.stderr" 2>&1 &
 	qemu_pid=$!
@@ -173,6 +185,31 @@ dump_tail() {
 	tr -d '\r' <"$1" | tail -n 25 | sed 's/^/INFO | /'
 }
 
+# smp_checks hv|native LOG: the SMP facts of the report (see the header).
+smp_checks() {
+	local who=$1 log=$2 n online sigs nsig hvf nhv hp
+	n=$(report "$log" TV-NCPUS | head -n 1)
+	online=$(report "$log" TV-ONLINE | head -n 1)
+	ok=1; [[ $n == "$smp" && $online == "0-$((smp - 1))" ]] && ok=0
+	check "$who-smp-all-online" "$ok" "want $smp CPUs online (0-$((smp - 1))): count ${n:-?}, online ${online:-?}"
+	sigs=$(report "$log" TV-CPU-SIG)
+	nsig=$(grep -c ' thinvisor$' <<<"$sigs" || true)
+	if [[ $who == hv ]]; then
+		hvf=$(report "$log" TV-CPU-HVFLAG)
+		nhv=$(grep -c '^yes$' <<<"$hvf" || true)
+		ok=1; ((nhv == smp)) && ok=0
+		check hv-smp-hypervisor-flag-each "$ok" "hypervisor flag on $nhv of $smp CPUs"
+		ok=1; ((nsig == smp)) && ok=0
+		check hv-smp-signature-each "$ok" "thinvisor signature on $nsig of $smp CPUs: $(tr '\n' ';' <<<"$sigs")"
+		hp=$(report "$log" TV-HOTPLUG | head -n 1)
+		ok=1; [[ $hp == "cpu$((smp - 1)) thinvisor" ]] && ok=0
+		check hv-smp-hotplug "$ok" "after offline/online: '${hp:-<none>}'"
+	else
+		ok=1; ((nsig == 0)) && [[ -n $sigs ]] && ok=0
+		check native-smp-no-signature "$ok" "natively $nsig CPUs show the signature (want 0, and a reading)"
+	fi
+}
+
 # --- the guest kit ---------------------------------------------------------------
 if ! tools/linux-kit.sh build >"$logdir/linux-kit.log" 2>&1; then
 	fail linux-kit "tools/linux-kit.sh failed, see $logdir/linux-kit.log"
@@ -188,7 +225,7 @@ hv_init=- hv_total=- hv_rc=-
 nat_init=- nat_total=- nat_rc=-
 
 # --- under thinvisor -------------------------------------------------------------
-hvlog=$logdir/linux-boot-hv.log
+hvlog=$logdir/linux-boot-hv$sfx.log
 if [[ ! -f $hv_elf ]]; then
 	fail hv-elf "$hv_elf missing (run make)"
 else
@@ -250,10 +287,11 @@ else
 		fail hv-iomem-no-overlap "no hv region known"
 		fail hv-memtotal "no hv region known"
 	fi
+	if ((smp > 1)); then smp_checks hv "$hvlog"; fi
 fi
 
 # --- without thinvisor (control) -----------------------------------------------
-natlog=$logdir/linux-boot-native.log
+natlog=$logdir/linux-boot-native$sfx.log
 boot "$natlog" -kernel build/linux/vmlinuz -initrd build/linux/initramfs.cpio.gz \
 	-append "$guest_cmdline"
 nat_rc=$boot_rc nat_init=$boot_init nat_total=$boot_total
@@ -278,9 +316,10 @@ overlap=$(ram_overlap "$natlog" "$ca" "$cb") || st=$?
 ok=1; ((st == 0)) && [[ -n $overlap ]] && ok=0
 check native-iomem-control "$ok" "$(printf 'no System RAM over [0x%x,0x%x) without thinvisor' "$ca" "$cb")"
 info "native guest MemTotal $(report "$natlog" TV-MEMTOTAL | head -n 1) kB"
+if ((smp > 1)); then smp_checks native "$natlog"; fi
 
 {
-	echo "# tests/e2e/linux-boot.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): cpu $cpu, ${mem_mib} MiB, kernel $(cat build/linux/kernel-version)"
+	echo "# tests/e2e/linux-boot.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): cpu $cpu, $smp CPUs, ${mem_mib} MiB, kernel $(cat build/linux/kernel-version)"
 	echo "# run        to-TV-INIT(s)  qemu-total(s)  qemu-status"
 	printf '%-12s %-14s %-14s %s\n' thinvisor "$hv_init" "$hv_total" "$hv_rc"
 	printf '%-12s %-14s %-14s %s\n' native "$nat_init" "$nat_total" "$nat_rc"

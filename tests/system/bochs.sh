@@ -45,7 +45,7 @@ HV_APPEND="console=com1 hvmem=64M"
 VMX_MODEL=corei7_skylake_x
 SVM_MODEL=ryzen
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi ide_dma ide_pio msr_guard hypersafe)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi ide_dma ide_pio msr_guard hypersafe smp_start smp_attack)
 # Negative tests: CPUs thinvisor must refuse with a clear message.
 NEGATIVE=(neg-vmx-no-ept neg-vmx-no-ug neg-svm-no-npt neg-no-virt)
 neg_model() {
@@ -88,6 +88,7 @@ guest_args() {
 	case $1 in
 	guestargs) echo "hello world" ;;
 	ide_dma) echo "keyscan=64" ;;
+	smp_*) echo "cpus=2" ;;
 	*) echo "" ;;
 	esac
 }
@@ -193,7 +194,10 @@ for g in $(printf '%s\n' "${NEED_ISO[@]}" | sort -u); do
 	fi
 done
 
-# bochs_cfg MODEL ISO SERIAL-LOG BOCHS-LOG [DISK]
+# CPUs per guest (Bochs' "cpu: count=").
+guest_cpus() { case $1 in smp_*) echo 2 ;; *) echo 1 ;; esac; }
+
+# bochs_cfg MODEL ISO SERIAL-LOG BOCHS-LOG [DISK] [CPUS]
 bochs_cfg() {
 	local drives="ata0-master: type=cdrom, path=$2, status=inserted"
 	[ -n "${5:-}" ] && drives="ata0-master: type=disk, path=$5, mode=flat
@@ -202,7 +206,7 @@ ata1-master: type=cdrom, path=$2, status=inserted"
 megs: 512
 romimage: file=$BIOS
 vgaromimage: file=$VGABIOS
-cpu: model=$1, ips=50000000, reset_on_triple_fault=0
+cpu: model=$1, count=${6:-1}, ips=50000000, reset_on_triple_fault=0
 $drives
 boot: cdrom
 com1: enabled=1, mode=file, dev=$3
@@ -220,13 +224,13 @@ EOF
 
 VERDICT='TEST PASS: |TEST FAIL: |PANIC: |guest shut down'
 
-# run_bochs MODEL ISO BASE [DISK]: boot, wait for a verdict (or Bochs' end,
+# run_bochs MODEL ISO BASE [DISK [CPUS]]: boot, wait for a verdict (or Bochs' end,
 # or the timeout), let the log settle, stop Bochs.  Prints how it ended.
 run_bochs() {
 	local model=$1 base=$3 iso=$3.iso log=$3.log pidf=$3.pid t0 size last stable=0 how=timeout
 	cp "$2" "$iso" || { echo "cannot copy the ISO"; return; }
 	rm -f "$log" "$pidf"
-	bochs_cfg "$model" "$iso" "$log" "$base.bochs" "${4:-}" >"$base.rc"
+	bochs_cfg "$model" "$iso" "$log" "$base.bochs" "${4:-}" "${5:-1}" >"$base.rc"
 	echo c >"$base.cmds"
 	# The term display wants a terminal: script gives it a pseudo-terminal.
 	setsid script -qec "echo \$\$ >'$pidf'; exec $BOCHS -q -f '$base.rc' -rc '$base.cmds'" /dev/null \
@@ -296,7 +300,7 @@ run_case() {
 		[ $n -gt 0 ] || { ok=0; how="$how; no DISK lines"; }
 		[ $ok -eq 1 ] && rm -f "$base.img"
 	elif is_guest "$t"; then
-		how=$(run_bochs "$model" "$LOGDIR/iso/$t.iso" "$base")
+		how=$(run_bochs "$model" "$LOGDIR/iso/$t.iso" "$base" "" "$(guest_cpus "$t")")
 		grep -aqE "TEST PASS: $t([^A-Za-z0-9_]|\$)" "$base.log" 2>/dev/null &&
 			! grep -aq 'PANIC' "$base.log" && ok=1
 	else

@@ -31,7 +31,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_refused msr_guard bar_move hypersafe ahci_move s3_refused)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_start smp_attack msr_guard bar_move hypersafe ahci_move s3_refused)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 
@@ -39,6 +39,8 @@ DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 guest_args() {
 	case $1 in
 	guestargs) echo "hello world" ;;
+	smp_start) echo "cpus=4" ;;
+	smp_attack) echo "cpus=2" ;;
 	*) echo "" ;;
 	esac
 }
@@ -52,7 +54,8 @@ guest_machine() {
 		# A virtio-blk disk (a storage controller thinvisor does not mediate: hidden).
 		echo "-machine q35 -drive file=$img,format=raw,if=none,id=d1,file.locking=off" \
 			"-device virtio-blk-pci,drive=d1,addr=03.0" ;;
-	smp_refused.*) echo "-machine pc -smp 2" ;;
+	smp_start.*) echo "-machine pc -smp 4" ;;
+	smp_attack.*) echo "-machine pc -smp 2" ;;
 	ahci_move.*) echo "-machine q35" ;;
 	*) echo "-machine pc" ;;
 	esac
