@@ -50,6 +50,7 @@ run_suite storage tests/system/storage.sh -j2
 run_suite grub tests/system/grub-mb2.sh
 run_suite bochs tests/system/bochs.sh -j2
 run_suite linux bash -c 'tools/linux-kit.sh build >build/test-logs/linux-kit.log 2>&1 || { tail -20 build/test-logs/linux-kit.log; exit 1; }; tests/e2e/linux-boot.sh'
+run_suite linux-smp tests/e2e/linux-boot.sh --smp 4
 run_suite linux-storage tests/e2e/linux-storage.sh
 
 echo

@@ -14,6 +14,11 @@
 #   hv-ahci-k64 thinvisor, 64-byte key, the disk on q35's AHCI controller
 #   hv-nvme-k64 thinvisor, 64-byte key, the disk on an NVMe controller (q35)
 #   hv-nvme4k-k64  the same with a 4 KiB-LBA namespace (tweak: 512-byte sectors still)
+#   hv-ahci-smp2-k64, hv-nvme-smp4-k64
+#               AHCI with -smp 2, NVMe with -smp 4 (one I/O queue per CPU):
+#               the guest also writes and reads N 2 MiB files with N jobs at
+#               once, job K pinned to CPU K (tvpar=N); checks par-jobs (N
+#               "TV-PAR: K ok" lines in each boot) on top of the others
 #   native-dmcrypt-k64, native-dmcrypt-k32
 #               no thinvisor: the guest encrypts the disk itself with
 #               dm-crypt aes-xts-plain64 and the same key (tvdm=); the same
@@ -27,7 +32,7 @@
 #   native: -kernel build/linux/vmlinuz ... tvdm=HEXKEY
 # Checks (PASS/FAIL lines named CASE-CHECK):
 #   write-boot     QEMU exits 0 by itself, TV-DONE, no TV-ERROR
-#   write-sums     six TV-SUM lines; data/big.bin's is the host generator's
+#   write-sums     six TV-SUM lines (plus one per parallel job); data/big.bin's is the host generator's
 #   read-verify    the read boot prints TV-VERIFY: OK (sums and contents)
 #   raw-no-marker  the image does not contain THINVISOR-PLAINTEXT-MARKER-<id>
 #   raw-no-data    no 4 KiB slice (5 taken) of the generated files is in it
@@ -63,7 +68,7 @@ cpu=max,-erms
 timeout_s=180
 keep=0
 cases=()
-default_cases=(hv-k64 hv-k32 hv-ahci-k64 hv-nvme-k64 hv-nvme4k-k64 native-dmcrypt-k64)
+default_cases=(hv-k64 hv-k32 hv-ahci-k64 hv-nvme-k64 hv-nvme4k-k64 hv-ahci-smp2-k64 hv-nvme-smp4-k64 native-dmcrypt-k64)
 while (($#)); do
 	case "$1" in
 	--native-dmcrypt) cases+=(native-dmcrypt-k64 native-dmcrypt-k32); shift ;;
@@ -79,7 +84,8 @@ done
 ((${#cases[@]})) || cases=("${default_cases[@]}")
 for c in "${cases[@]}"; do
 	case "$c" in
-	hv-k64 | hv-k32 | hv-ahci-k64 | hv-nvme-k64 | hv-nvme4k-k64 | native-dmcrypt-k64 | native-dmcrypt-k32) ;;
+	hv-k64 | hv-k32 | hv-ahci-k64 | hv-nvme-k64 | hv-nvme4k-k64 | hv-ahci-smp2-k64 | hv-nvme-smp4-k64 | \
+		native-dmcrypt-k64 | native-dmcrypt-k32) ;;
 	*) echo "linux-storage: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -192,7 +198,7 @@ boot() {
 	: >"$log"
 	t0=$(date +%s%N)
 	timeout --kill-after=10 "$timeout_s" \
-		qemu-system-x86_64 -accel tcg -machine "$machine" -cpu "$cpu" -m 1024 \
+		qemu-system-x86_64 -accel tcg -machine "$machine" -cpu "$cpu" -m 1024 -smp "$smp" \
 		-display none -monitor none -no-reboot -serial "file:$log" "$@" \
 		</dev/null >"$log.stderr" 2>&1 &
 	qemu_pid=$!
@@ -214,6 +220,8 @@ guest_boot() {
 	local gcmd="console=ttyS0 panic=-1 tvtest=$tvtest $*"
 	local drive=(-drive "file=$img,format=raw,if=ide,index=0")
 	machine=pc
+	smp=$(case_smp "$name")
+	((smp == 1)) || gcmd+=" tvpar=$smp"
 	if [[ $name == *ahci* ]]; then	# q35: the disk on the ICH9 AHCI controller
 		machine=q35
 		drive=(-drive "file=$img,format=raw,if=none,id=d0" -device ide-hd,drive=d0,bus=ide.0)
@@ -237,6 +245,18 @@ guest_boot() {
 }
 
 report() { tr -d '\r' <"$1" | sed -n "s/^$2: //p"; }
+
+# CPUs of a case: N from "-smpN-" in its name, else 1.
+case_smp() { if [[ $1 =~ -smp([0-9]+)- ]]; then echo "${BASH_REMATCH[1]}"; else echo 1; fi; }
+
+# par_check CASE LOG: one "TV-PAR: K ok" per job.
+par_check() {
+	local n=$(case_smp "$1") got
+	((n > 1)) || return 0
+	got=$(report "$2" TV-PAR | grep -c ' ok$' || true)
+	ok=1; ((got == n)) && ok=0
+	check "$1-par-jobs${3:-}" "$ok" "$got of $n parallel jobs ok in $2"
+}
 
 run_case() {
 	local name=$1 mode key img dec wlog rlog marker ok n
@@ -271,8 +291,12 @@ run_case() {
 		[[ -n $path ]] && sums[$path]=$hash
 	done < <(report "$wlog" TV-SUM)
 	ok=1
-	((${#sums[@]} == 6)) && [[ ${sums[data/big.bin]:-} == "$big_sum" ]] && ok=0
+	local npar
+	npar=$(case_smp "$name")
+	((npar > 1)) || npar=0
+	((${#sums[@]} == 6 + npar)) && [[ ${sums[data/big.bin]:-} == "$big_sum" ]] && ok=0
 	check "$name-write-sums" "$ok" "${#sums[@]} TV-SUM lines, data/big.bin ${sums[data/big.bin]:-none}, host generator $big_sum"
+	par_check "$name" "$wlog" -write
 	if ((failed > fails_before)); then
 		fail "$name-read-verify" "not run: the write boot failed"
 		info "$name: image kept: $img"
@@ -285,6 +309,7 @@ run_case() {
 	((boot_rc == 0)) && grep -aq '^TV-VERIFY: OK' "$rlog" && ok=0
 	check "$name-read-verify" "$ok" "$(exit_detail "$boot_rc"); $(report "$rlog" 'TV-VERIFY\|TV-ERROR' | tr '\n' ';')"
 	((ok == 0)) || dump_tail "$rlog"
+	par_check "$name" "$rlog" -read
 
 	# 3. the raw image holds no plaintext
 	n=$(grep -a -c -F "THINVISOR-PLAINTEXT-MARKER-$marker" "$img" || true)
