@@ -55,7 +55,7 @@ HIGH_SECTORS=$(( (1 << 32) + 64 ))	# > 2 TiB, sparse: LBAs above 2^32
 
 TESTS_HV=(ide_dma ide_dma-aes128 ide_dma-cpumax ide_dma-highlba ide_dma-passphrase
 	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size
-	ahci_rw nvme_rw ahci_attack nvme_attack)
+	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou)
 TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big ahci_rw nvme_rw)
 
 usage() {
@@ -262,6 +262,17 @@ DISK 5000 128 0xa77a unchanged
 EOF
 }
 
+# The TOCTOU guests (-smp 2): writes at 8+i race to 1000+i (plain 0-99 by
+# policy: the plaintext scan proves nothing plain landed outside it); writes
+# at 2000+i race a PRP/PRDT flip into the hypervisor region.
+exp_toctou() {	# $1 = seed of phase A, $2 = seed of phase B
+	local i
+	for ((i = 0; i < 64; i++)); do printf 'DISK %d 1 0x%x plain|unchanged\n' $((8 + i)) $(($1 + i)); done
+	for ((i = 0; i < 32; i++)); do printf 'DISK %d 1 0x%x written|unchanged\n' $((2000 + i)) $(($2 + i)); done
+}
+exp_ahci_toctou() { exp_toctou 0x70C000 0x70C100; }
+exp_nvme_toctou() { exp_toctou 0x70D000 0x70D100; }
+
 # ---------------------------------------------------------------- images
 
 # fill IMG FIRST COUNT SEED [KEY]: the pattern, encrypted if KEY is given.
@@ -282,7 +293,7 @@ setup_case() {
 	G=${1%%-*} KEY=$KEYS/k64.bin CPU=$CPU_DEFAULT SECTORS=$((SIZE64M / 512))
 	APPEND=$HV_APPEND GARGS="" DRIVEOPT="" TMO=$TIMEOUT INPUT=""
 	EXPECT="" EXTRA="" ALLOW="" SCAN=1 LOGPAT=() NOLOGPAT=() NEGPAT=""
-	PREFILL="" ENCKEY="" CDROM=0
+	PREFILL="" ENCKEY="" CDROM=0 SMP=1
 	# The machine and how the disk is attached (ahci_*/nvme_*: q35).
 	MACHINE=pc DISKQ=()
 	case $1 in
@@ -338,6 +349,10 @@ DISK 0 90 0x0 unchanged"
 	ahci_attack|nvme_attack)
 		EXPECT=exp_$1
 		PREFILL="fill \$IMG 5000 128 0xa77a \$ENCKEY" ;;
+	ahci_toctou)
+		EXPECT=exp_$1 SMP=2 ALLOW="0-99" APPEND="$HV_APPEND storage.policy=ahci0:0-99:plain" ;;
+	nvme_toctou)
+		EXPECT=exp_$1 SMP=2 ALLOW="0-99" APPEND="$HV_APPEND storage.policy=nvme1:0-99:plain" ;;
 	esac
 	if [ $NATIVE -eq 1 ]; then
 		CPU=qemu64 KEY="" SCAN=0 LOGPAT=() NOLOGPAT=()
@@ -422,7 +437,7 @@ run_case2() {
 	local elf=$BUILD/guests/$G.elf
 	[ -f "$elf" ] || { echo "FAIL $name (missing $elf)"; return 1; }
 	# shellcheck disable=SC2054 # the commas are inside option values
-	local q=(-accel tcg -machine "$MACHINE" -m 512 -cpu "$CPU" -display none -no-reboot
+	local q=(-accel tcg -machine "$MACHINE" -smp "$SMP" -m 512 -cpu "$CPU" -display none -no-reboot
 		-monitor none -device isa-debug-exit,iobase=0xf4,iosize=4)
 	if [ ${#DISKQ[@]} -gt 0 ]; then
 		q+=(-drive "file=$img,format=raw,if=none,id=d0$DRIVEOPT" "${DISKQ[@]}")

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Polling NVMe driver for the storage test guests: see nvme.h. */
 #include "nvme.h"
+#include "smp.h"
 
 static uint64_t *lib_list; /* 2 pages */
 
@@ -35,6 +36,8 @@ static void q_alloc(struct nvme_q *q, uint16_t qid)
 	q->qid = qid;
 }
 
+uint32_t nvme_ring_delay_ms;
+
 uint16_t nvme_submit(struct nvme *n, struct nvme_q *q, struct nvme_sqe *e, uint32_t *dw0)
 {
 	uint16_t cid = ++n->cid;
@@ -42,6 +45,8 @@ uint16_t nvme_submit(struct nvme *n, struct nvme_q *q, struct nvme_sqe *e, uint3
 	memcpy(q->sq + 64u * q->tail, e, 64);
 	q->tail = (uint16_t)((q->tail + 1) % NVME_QN);
 	__asm__ volatile("" ::: "memory");
+	if (nvme_ring_delay_ms)
+		smp_delay_ms(nvme_ring_delay_ms);
 	wr(n, 0x1000 + (2u * q->qid) * n->dstrd, q->tail);
 	struct deadline t;
 	deadline_start(&t, ide_timeout_s);

@@ -45,7 +45,9 @@ struct nvme {
 #define NVME_TIMEOUT 0xFFFFu
 
 void nvme_init(struct nvme *n);
-/* Submit sqe (cid filled in) on q and poll its completion; status, dw0. */
+/* Submit sqe (cid filled in) on q and poll its completion; status, dw0.
+ * nvme_ring_delay_ms: wait that long between the entry and the doorbell. */
+extern uint32_t nvme_ring_delay_ms;
 uint16_t nvme_submit(struct nvme *n, struct nvme_q *q, struct nvme_sqe *e, uint32_t *dw0);
 static inline uint16_t nvme_admin(struct nvme *n, struct nvme_sqe *e, uint32_t *dw0)
 {

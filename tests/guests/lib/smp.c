@@ -41,6 +41,78 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 extern const uint8_t smp_tramp[], smp_tramp_iret[], smp_tramp_end[];
 
+/*
+ * The flipper, started at SMP_FLIP_PA: into flat 32-bit protected mode
+ * (GDT at 0x9E10), then, until *SMP_FLIP_STOP, over and over for each
+ * entry of the table at 0x9E80 (count, then {addr, v1, v2}): *addr = v1;
+ * *addr = v2.  A guest-side time-of-check/time-of-use attacker.
+ */
+__asm__(".pushsection .rodata\n"
+	".globl smp_flip, smp_flip_end\n"
+	".code16\n"
+	"smp_flip:\n"
+	"	cli\n"
+	"	xor %ax, %ax\n"
+	"	mov %ax, %ds\n"
+	"	lgdtl 0x9E00\n"
+	"	mov %cr0, %eax\n"
+	"	or $1, %eax\n"
+	"	mov %eax, %cr0\n"
+	"	ljmpl $0x08, $(0x7000 + smp_flip32 - smp_flip)\n"
+	".code32\n"
+	"smp_flip32:\n"
+	"	mov $0x10, %ax\n"
+	"	mov %ax, %ds\n"
+	"	mov %ax, %es\n"
+	"	mov %ax, %ss\n"
+	"	lock incl 0x9F04\n"
+	"1:	mov 0x9E80, %ecx\n"
+	"	mov $0x9E84, %esi\n"
+	"2:	test %ecx, %ecx\n"
+	"	jz 3f\n"
+	"	mov (%esi), %edi\n"
+	"	mov 4(%esi), %eax\n"
+	"	mov %eax, (%edi)\n"
+	"	mov 8(%esi), %eax\n"
+	"	mov %eax, (%edi)\n"
+	"	add $12, %esi\n"
+	"	dec %ecx\n"
+	"	jmp 2b\n"
+	"3:	cmpl $0, 0x9F08\n"
+	"	je 1b\n"
+	"	lock incl 0x9F0C\n"
+	"4:	hlt\n"
+	"	jmp 4b\n"
+	"smp_flip_end:\n"
+	".popsection\n");
+extern const uint8_t smp_flip[], smp_flip_end[];
+
+void smp_flip_start(uint32_t apic)
+{
+	volatile uint32_t *gdt = (volatile uint32_t *)0x9E10;
+	volatile uint16_t *gdtp = (volatile uint16_t *)0x9E00;
+
+	gdt[0] = gdt[1] = 0;
+	gdt[2] = 0x0000FFFF, gdt[3] = 0x00CF9B00;	/* 0x08: flat 32-bit code, accessed */
+	gdt[4] = 0x0000FFFF, gdt[5] = 0x00CF9300;	/* 0x10: flat data */
+	gdtp[0] = 23;
+	gdtp[1] = 0x9E10;
+	gdtp[2] = 0;
+	SMP_FLIP->n = 0;
+	SMP_FLIP_STOP = 0;
+	memcpy((void *)SMP_FLIP_PA, smp_flip, (uint32_t)(smp_flip_end - smp_flip));
+	smp_start(apic, SMP_FLIP_PA);
+}
+
+void smp_flip_set(uint32_t i, volatile void *addr, uint32_t v1, uint32_t v2)
+{
+	SMP_FLIP->e[i].v1 = v1;
+	SMP_FLIP->e[i].v2 = v2;
+	SMP_FLIP->e[i].addr = (uint32_t)(uintptr_t)addr;
+	if (SMP_FLIP->n <= i)
+		SMP_FLIP->n = i + 1;
+}
+
 static uint8_t rtc_sec(void)
 {
 	outb(0x70, 0);

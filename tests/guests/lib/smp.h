@@ -43,6 +43,25 @@ int smp_slot_thinvisor(uint32_t apic);
 /* This CPU's APIC ID. */
 uint32_t smp_self(void);
 
+/*
+ * The flipper (a time-of-check/time-of-use attacker on another CPU): flat
+ * 32-bit code at SMP_FLIP_PA (it replaces trampoline B) rewriting each
+ * table entry's dword with v1 then v2, as fast as it can, until
+ * SMP_FLIP_STOP.  SMP_FLIP_RUNNING counts flippers that started.
+ */
+#define SMP_FLIP_PA SMP_TRAMP_B
+struct smp_flip_table {
+	uint32_t n;
+	struct { uint32_t addr, v1, v2; } e[8];
+};
+#define SMP_FLIP ((volatile struct smp_flip_table *)0x9E80u)
+#define SMP_FLIP_RUNNING (*(volatile uint32_t *)0x9F04u)
+#define SMP_FLIP_STOP (*(volatile uint32_t *)0x9F08u)
+#define SMP_FLIP_STOPPED (*(volatile uint32_t *)0x9F0Cu)
+void smp_flip_start(uint32_t apic);	/* after smp_setup() */
+/* Entry i (i < 8): set v1/v2 before the address, so no half entry runs. */
+void smp_flip_set(uint32_t i, volatile void *addr, uint32_t v1, uint32_t v2);
+
 #define ICR_INIT 0x4500u
 #define ICR_STARTUP(page) (0x4600u | ((page) >> 12))
 #define ICR_NMI 0x4400u
