@@ -11,13 +11,20 @@
  *           0x1000: hv_relocate, used only at boot), and half pages at the
  *           middle and end of the region.  Blocked: TV_HC_SELFTEST (a hash
  *           of .text/.rodata) still says 1 and the hypervisor answers.
+ *   MMIO    the device reads the first dword of ECAM (q35: 0xB0000000, the
+ *           host bridge's id there), which thinvisor traps for the CPU:
+ *           no device may reach it either (it could unhide devices).
  * Argument "iommu=none": the machine has no IOMMU, which thinvisor logs as
- * not DMA-confined.  Then the first-page read must leak and the .text
- * write must land (the self-test says 0): this shows the checks can see a
- * successful attack.  Only the harmless 16-byte write is done there.
+ * not DMA-confined.  Then the first-page read must leak, the .text write
+ * must land (the self-test says 0) and ECAM must answer: this shows the
+ * checks can see a successful attack.  Only the harmless 16-byte write is
+ * done there.
  */
 #include "edu.h"
+#include "ide.h"
 #include "tg.h"
+
+#define ECAM 0xB0000000u
 
 const char test_name[] = "edu_dma";
 
@@ -67,6 +74,17 @@ void test_main(void)
 		else
 			check(r == EDU_BLOCKED, "DMA read of the region at %08x is blocked", pages[i]);
 	}
+
+	uint32_t id = pci_read(0, 0, 0, 0), got;
+	edu_load(0xec0000);
+	edu_dma_must(ECAM, EDU_XFER, 0);
+	edu_dma_must((uint32_t)(uintptr_t)dst, EDU_XFER, 1);
+	memcpy(&got, dst, 4);
+	printf("edu_dma: DMA read of ECAM at %08x: %08x (host bridge id %08x)\n", ECAM, got, id);
+	if (unconfined)
+		check(got == id, "without an IOMMU the device reads ECAM (unconfined, as documented)");
+	else
+		check(got != id, "DMA read of the trapped ECAM window is blocked");
 
 	edu_load(0xdead00);
 	edu_dma_must(base + 0x1000, 16, 1);
