@@ -16,6 +16,7 @@
 #define AMDVI_CMDBUF 0x08
 #define AMDVI_EVTLOG 0x10
 #define AMDVI_CONTROL 0x18
+#define AMDVI_EXCL_BASE 0x20
 #define AMDVI_EFR 0x30
 #define AMDVI_CMD_HEAD 0x2000
 #define AMDVI_CMD_TAIL 0x2008
@@ -24,6 +25,7 @@
 
 #define CTL_IOMMU_EN (1ull << 0)
 #define CTL_EVTLOG_EN (1ull << 2)
+#define CTL_COHERENT (1ull << 10)	/* device-table reads snoop the CPU caches */
 #define CTL_CMDBUF_EN (1ull << 12)
 #define EFR_PC (1ull << 9)		/* performance counters: a 512 KiB register window */
 #define RING_LEN_256 (8ull << 56)	/* 256 entries of 16 bytes: one page */
@@ -130,7 +132,8 @@ int amdvi_enable(void)
 		iommu_wr64(reg(i, AMDVI_CMD_TAIL), 0);
 		iommu_wr64(reg(i, AMDVI_EVT_HEAD), 0);
 		iommu_wr64(reg(i, AMDVI_EVT_TAIL), 0);
-		iommu_wr64(reg(i, AMDVI_CONTROL), CTL_CMDBUF_EN | CTL_EVTLOG_EN | CTL_IOMMU_EN);
+		iommu_wr64(reg(i, AMDVI_EXCL_BASE), 0);	/* no exclusion range: nothing untranslated */
+		iommu_wr64(reg(i, AMDVI_CONTROL), CTL_CMDBUF_EN | CTL_EVTLOG_EN | CTL_COHERENT | CTL_IOMMU_EN);
 		if (!invalidate(i, true))
 			return -EIO;
 	}

@@ -19,6 +19,7 @@
 #define VTD_GSTS 0x1C
 #define VTD_RTADDR 0x20
 #define VTD_CCMD 0x28
+#define VTD_PMEN 0x64
 
 #define GCMD_TE (1u << 31)
 #define GCMD_SRTP (1u << 30)
@@ -26,6 +27,7 @@
 #define GCMD_QIE (1u << 26)
 #define GCMD_KEEP 0x96FFFFFFu	/* status bits that are persistent commands */
 #define CAP_RWBF (1ull << 4)
+#define CAP_PMR (3ull << 5)		/* protected low/high memory regions */
 #define CAP_SLLPS_2M (1ull << 34)
 #define ECAP_C 1ull		/* page walks snoop the CPU caches */
 #define INV_GLOBAL_CC ((1ull << 63) | (1ull << 61))			/* CCMD: ICC, global */
@@ -75,10 +77,11 @@ const char *vtd_check(void)
 	iommu.size = 0x1000;
 	for (u32 i = 0; i < iommu.units; i++) {
 		u64 cap = iommu_rd64(iommu.base[i] + VTD_CAP), ecap = iommu_rd64(iommu.base[i] + VTD_ECAP);
-		u64 fr_end = (cap >> 24 & 0x3FF) * 16 + ((cap >> 40 & 0xFF) + 1) * 16;
-		iommu.size = MAX(iommu.size, ALIGN_UP(MAX(fr_end, (ecap >> 8 & 0x3FF) * 16 + 16), 0x1000));
 		if (cap == ~0ull)
 			return "no registers";
+		/* The window: IOTLB and fault-recording registers may lie past the first page. */
+		u64 fr_end = (cap >> 24 & 0x3FF) * 16 + ((cap >> 40 & 0xFF) + 1) * 16;
+		iommu.size = MAX(iommu.size, ALIGN_UP(MAX(fr_end, (ecap >> 8 & 0x3FF) * 16 + 16), 0x1000));
 		if (!(cap & CAP_SLLPS_2M))
 			return "no 2 MiB pages";
 		if (hv.max_phys > 1ull << ((cap >> 16 & 0x3F) + 1))
@@ -164,6 +167,12 @@ int vtd_enable(void)
 		iommu_wr64(iommu.base[i] + VTD_RTADDR, root_pa);
 		if (!gcmd(i, GCMD_SRTP, 0) || !invalidate(i, true) || !gcmd(i, GCMD_TE, 0))
 			return -EIO;
+		/* Firmware's pre-boot DMA protection, if any, would block the guest's own DMA. */
+		if (iommu_rd64(iommu.base[i] + VTD_CAP) & CAP_PMR) {
+			mmio_wr32(iommu.base[i] + VTD_PMEN, 0);
+			if (!wait32(i, VTD_PMEN, 1, 0))
+				return -EIO;
+		}
 	}
 	return 0;
 }
