@@ -164,6 +164,7 @@ void iommu_init(void)
 	const u8 *dmar = acpi_find_table("DMAR"), *ivrs = acpi_find_table("IVRS");
 	const char *name = dmar ? "VT-d" : "AMD-Vi", *why;
 	u32 others = 0, storage = 0;
+	bool all = true;
 	const struct pci_dev *d;
 
 	for (u32 i = 0; (d = pci_dev_at(i)); i++) {
@@ -171,8 +172,13 @@ void iommu_init(void)
 		others += d->owner == PCI_OWNER_NONE && d->header == 0;
 	}
 	iommu.amd = !dmar && ivrs;
-	iommu.units = dmar ? dmar_units(dmar, iommu.base, IOMMU_UNITS_MAX)
+	iommu.units = dmar ? dmar_units(dmar, iommu.base, IOMMU_UNITS_MAX, &all)
 		    : ivrs ? ivrs_units(ivrs, iommu.base, IOMMU_UNITS_MAX) : 0;
+	if (iommu.units > IOMMU_UNITS_MAX) {
+		log_warn("iommu: %u units, only %u are used: devices behind the others are NOT DMA-confined\n",
+			 iommu.units, IOMMU_UNITS_MAX);
+		iommu.units = IOMMU_UNITS_MAX;
+	}
 	if (!iommu.units) {
 		log_warn("no IOMMU in use: %u PCI devices that thinvisor does not mediate are not DMA-confined\n",
 			 others);
@@ -204,6 +210,9 @@ void iommu_init(void)
 		return;
 	}
 	active = true;
+	if (!all)
+		log_warn("iommu: no VT-d unit takes all PCI devices: devices outside the DMAR's scopes are NOT "
+			 "DMA-confined\n");
 	log_debug("iommu: page-table pool %lu of %lu KiB used\n", (hv.pt_pool.next - hv.pt_pool.start) >> 10,
 		  (hv.pt_pool.end - hv.pt_pool.start) >> 10);
 	log_info("iommu: %s at %lx (%u unit%s, %d-level tables): %u PCI devices DMA-confined, %u storage "

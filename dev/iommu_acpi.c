@@ -13,17 +13,26 @@ static u64 get(const u8 *p, u32 n)
 	return v;
 }
 
-/* DMAR: remapping structures from offset 48; DRHD (type 0) has segment at 6, base at 8. */
-u32 dmar_units(const u8 *t, u64 *base, u32 max)
+/*
+ * DMAR: remapping structures from offset 48; a DRHD (type 0) has its flags
+ * at 4 (bit 0: INCLUDE_PCI_ALL), segment at 6, base at 8.
+ */
+u32 dmar_units(const u8 *t, u64 *base, u32 max, bool *all)
 {
 	u32 len = (u32)get(t + 4, 4), n = 0;
 
+	*all = false;
 	for (u32 off = 48, l; off + 4 <= len; off += l) {
 		l = (u32)get(t + off + 2, 2);
 		if (l < 4 || off + l > len)
 			break;
-		if (get(t + off, 2) == 0 && l >= 16 && get(t + off + 6, 2) == 0 && n < max)
-			base[n++] = get(t + off + 8, 8);
+		if (get(t + off, 2) == 0 && l >= 16 && get(t + off + 6, 2) == 0) {
+			if (n < max) {
+				*all = *all || (t[off + 4] & 1);
+				base[n] = get(t + off + 8, 8);
+			}
+			n++;
+		}
 	}
 	return n;
 }
@@ -45,10 +54,13 @@ u32 ivrs_units(const u8 *t, u64 *base, u32 max)
 			continue;
 		u64 b = get(t + off + 8, 8);
 		u32 i = 0;
-		while (i < n && base[i] != b)
+		while (i < MIN(n, max) && base[i] != b)
 			i++;
-		if (i == n && n < max)
-			base[n++] = b;
+		if (i == MIN(n, max)) {
+			if (n < max)
+				base[n] = b;
+			n++;
+		}
 	}
 	return n;
 }

@@ -23,7 +23,7 @@ void iommu_mmio_changed(u64 base, u64 len, bool trapped);
 /* Does [base, base+len) overlap IOMMU registers? (refused as a BAR) */
 bool iommu_regs_overlap(u64 base, u64 len);
 
-#define IOMMU_UNITS_MAX 4
+#define IOMMU_UNITS_MAX 8
 enum { IOMMU_DOM_GUEST, IOMMU_DOM_STORAGE, IOMMU_DOMS };	/* hardware domain id = index + 1 */
 
 struct iommu {
@@ -62,8 +62,13 @@ u64 iommu_rd64(u64 pa);
 void iommu_wr64(u64 pa, u64 v);
 
 /* dev/iommu_acpi.c, pure and host-tested: the ACPI side. */
-u32 dmar_units(const u8 *dmar, u64 *base, u32 max);	/* DRHD register bases, segment 0 */
-u32 ivrs_units(const u8 *ivrs, u64 *base, u32 max);	/* distinct IVHD register bases, segment 0 */
+/*
+ * Register bases of the DRHD units (VT-d) or the distinct IVHD bases
+ * (AMD-Vi) on PCI segment 0: the first max are stored, how many there are
+ * is returned.  *all: one stored DRHD takes every device not in another's scope.
+ */
+u32 dmar_units(const u8 *dmar, u64 *base, u32 max, bool *all);
+u32 ivrs_units(const u8 *ivrs, u64 *base, u32 max);
 /* Remove the entries for tables 'sig' from the RSDT and XSDT (checksums fixed); how many. */
 int acpi_unlink(const struct physmem *pm, const u8 *rsdp, const char *sig);
 

@@ -47,6 +47,7 @@ static void test_dmar_units(void **state)
 {
 	u8 t[256] = { 0 };
 	u64 base[4] = { 0 };
+	bool all = false;
 
 	drhd(t + 48, 0, 0, 0xfed91000, 24);		/* with one device scope (8 bytes, ignored) */
 	put16(t + 72, 1);				/* an RMRR: skipped */
@@ -54,10 +55,13 @@ static void test_dmar_units(void **state)
 	drhd(t + 104, 1, 1, 0xfed92000, 16);		/* segment 1: not ours */
 	drhd(t + 120, 1, 0, 0xfed90000, 16);		/* INCLUDE_PCI_ALL */
 	header(t, "DMAR", 136);
-	assert_int_equal(dmar_units(t, base, 4), 2);
+	assert_int_equal(dmar_units(t, base, 4, &all), 2);
 	assert_int_equal(base[0], 0xfed91000);
 	assert_int_equal(base[1], 0xfed90000);
-	assert_int_equal(dmar_units(t, base, 1), 1);	/* never more than max */
+	assert_true(all);
+	assert_int_equal(dmar_units(t, base, 1, &all), 2);	/* never more than max stored */
+	assert_int_equal(base[1], 0xfed90000);		/* (untouched from before) */
+	assert_false(all);				/* the INCLUDE_PCI_ALL unit was not taken */
 }
 
 /* A zero-length structure ends the walk instead of looping; one running past the end is ignored. */
@@ -65,15 +69,16 @@ static void test_dmar_malformed(void **state)
 {
 	u8 t[128] = { 0 };
 	u64 base[4] = { 0 };
+	bool all;
 
 	drhd(t + 48, 0, 0, 0xfed90000, 0);
 	header(t, "DMAR", 80);
-	assert_int_equal(dmar_units(t, base, 4), 0);
+	assert_int_equal(dmar_units(t, base, 4, &all), 0);
 	drhd(t + 48, 0, 0, 0xfed90000, 40);		/* ends at 88 > 80 */
 	header(t, "DMAR", 80);
-	assert_int_equal(dmar_units(t, base, 4), 0);
+	assert_int_equal(dmar_units(t, base, 4, &all), 0);
 	header(t, "DMAR", 40);				/* no room for any structure */
-	assert_int_equal(dmar_units(t, base, 4), 0);
+	assert_int_equal(dmar_units(t, base, 4, &all), 0);
 }
 
 /* --- IVRS -------------------------------------------------------------------------- */
@@ -100,6 +105,9 @@ static void test_ivrs_units(void **state)
 	assert_int_equal(ivrs_units(t, base, 4), 2);
 	assert_int_equal(base[0], 0xfed80000);
 	assert_int_equal(base[1], 0xfd000000);
+	u64 one[1] = { 0 };
+	assert_int_equal(ivrs_units(t, one, 1), 2);	/* counted, not stored */
+	assert_int_equal(one[0], 0xfed80000);
 }
 
 static void test_ivrs_malformed(void **state)
