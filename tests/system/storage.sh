@@ -20,6 +20,10 @@
 # key bytes appear nowhere on it.  Negative tests pass on status 65 and a log
 # matching their pattern.
 #
+# NAME-vtd / NAME-amdvi (ide_dma, ahci_rw, nvme_rw): the same on q35 with
+# QEMU's intel-iommu / amd-iommu (IDE on a PIIX3 function there); the log must
+# also say thinvisor took the IOMMU (docs/iommu.md).
+#
 # --native runs ide_dma, ide_dma-highlba, ide_pio and ide_big without
 # thinvisor (-kernel GUEST.elf): the data then lands in plain, "written"
 # means plain, and the script also requires `tvcrypt check --expect
