@@ -102,6 +102,7 @@ void hv_boot(u32 magic, u32 info)
 	storage_take_key_module();
 	pci_init();
 	platform_init();
+	iommu_init();
 	apic_init();
 	smp_init();
 	storage_need_key();

@@ -1,6 +1,7 @@
 /* Emulating guest accesses to trapped MMIO ranges. */
 #include "tv/gwalk.h"
 #include "tv/hv.h"
+#include "tv/iommu.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 #include "tv/mmio.h"
@@ -21,12 +22,14 @@ void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool wri
 void apic_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 void ahci_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 void nvme_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
+void iommu_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 
 static const mmio_handler mmio_handlers[MMIO_OWNER_COUNT] = {
 	[MMIO_ECAM] = pci_ecam_access,
 	[MMIO_APIC] = apic_access,
 	[MMIO_AHCI] = ahci_access,
 	[MMIO_NVME] = nvme_access,
+	[MMIO_IOMMU] = iommu_access,
 };
 
 int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
@@ -37,7 +40,17 @@ int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
 	if (rc)
 		return rc;
 	ranges[nranges++] = (struct mmio_range){ base, len, (u8)owner, instance };
+	iommu_mmio_changed(base, len, true);	/* no device reaches it either */
 	return 0;
+}
+
+bool mmio_range_at(u32 i, u64 *base, u64 *len)
+{
+	if (i >= nranges)
+		return false;
+	*base = ranges[i].base;
+	*len = ranges[i].len;
+	return true;
 }
 
 /* The device's registers moved (a BAR write): the trap follows them. */
@@ -53,6 +66,8 @@ int mmio_move(enum mmio_owner owner, u32 instance, u64 new_base)
 		if (rc)
 			return rc;
 		nested_change(r->base, r->len, true);	/* the old place is ordinary MMIO again */
+		iommu_mmio_changed(new_base, r->len, true);
+		iommu_mmio_changed(r->base, r->len, false);
 		r->base = new_base;
 	}
 	return 0;

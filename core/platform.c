@@ -7,6 +7,7 @@
 #include "tv/cpu.h"
 #include "tv/hv.h"
 #include "tv/io.h"
+#include "tv/iommu.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 #include "tv/storage.h"
@@ -62,6 +63,11 @@ const u8 *acpi_find_table(const char *sig)
 			return t;
 	}
 	return NULL;
+}
+
+int acpi_hide(const char *sig)
+{
+	return acpi_unlink(&hv.pm, find_rsdp(), sig);
 }
 
 /* PM1a control port from the FADT (0 if there is no ACPI or it is MMIO). */

@@ -18,6 +18,7 @@
 #include "tv/ata.h"
 #include "tv/cpu.h"
 #include "tv/hv.h"
+#include "tv/iommu.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 #include "tv/mmio_trap.h"
@@ -497,7 +498,7 @@ bool ahci_attach(const struct pci_dev *pd)
 		if (!(hba.pi & (1u << p)))
 			continue;
 		struct ahci_port *pt = &hba.port[p];
-		u64 pa = hv_alloc(2 + AHCI_BOUNCE_SECTORS * SECTOR_SIZE / 4096, "AHCI buffers");
+		u64 pa = hv_dma_alloc(2 + AHCI_BOUNCE_SECTORS * SECTOR_SIZE / 4096, "AHCI buffers");
 		pt->clb_pa = pa;
 		pt->ct_pa = pa + 4096;
 		pt->bounce_pa = pa + 8192;

@@ -16,6 +16,7 @@
 #include "tv/ata.h"
 #include "tv/cpu.h"
 #include "tv/hv.h"
+#include "tv/iommu.h"
 #include "tv/io.h"
 #include "tv/lib.h"
 #include "tv/log.h"
@@ -601,7 +602,7 @@ void ata_attach(const struct pci_dev *pd, u32 ctrl)
 		struct ata_chan *c = &chans[2 * ctrl + k];
 		c->used = true;
 		c->pci = pd;
-		u64 pa = hv_alloc(BOUNCE_BYTES / 4096 + 16 + 1, "IDE bounce buffers");
+		u64 pa = hv_dma_alloc(BOUNCE_BYTES / 4096 + 16 + 1, "IDE bounce buffers");
 		c->bounce_pa = ALIGN_UP(pa, 0x10000);	/* PRD entries never cross 64 KiB */
 		c->prd_pa = c->bounce_pa + BOUNCE_BYTES;
 		c->bounce = pool_va(&hv.pool, c->bounce_pa);

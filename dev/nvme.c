@@ -18,6 +18,7 @@
 #include "tv/ata.h"
 #include "tv/cpu.h"
 #include "tv/hv.h"
+#include "tv/iommu.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 #include "tv/mmio_trap.h"
@@ -592,7 +593,7 @@ bool nvme_attach(const struct pci_dev *pd)
 	nv.stride = 4u << ((rd(REG_CAP + 4) >> 0) & 0xF);
 	tv_strlcpy(nv.name, "nvme1", sizeof(nv.name));
 
-	u64 pa = hv_alloc(NVME_QMAX * 0x14000 / 4096 + NVME_BOUNCE / 4096 + 1, "NVMe queues");
+	u64 pa = hv_dma_alloc(NVME_QMAX * 0x14000 / 4096 + NVME_BOUNCE / 4096 + 1, "NVMe queues");
 	for (u32 i = 0; i < NVME_QMAX; i++) {
 		nv.q[i].h_sq_pa = pa + i * 0x14000ull;	/* 64 KiB SQ + 16 KiB CQ */
 		nv.q[i].h_cq_pa = nv.q[i].h_sq_pa + 0x10000;

@@ -9,6 +9,7 @@
 #include "tv/cpu.h"
 #include "tv/hv.h"
 #include "tv/io.h"
+#include "tv/iommu.h"
 #include "tv/lib.h"
 #include "tv/log.h"
 #include "tv/mmio_trap.h"
@@ -28,7 +29,6 @@ bool nvme_attach(const struct pci_dev *d);
 void nvme_bar_moved(u64 bar);
 void ata_pci_changed(u32 instance);
 u32 ata_controllers(void);
-const u8 *acpi_find_table(const char *sig);
 static struct pci_dev *find(u32 addr);
 
 /*
@@ -108,8 +108,8 @@ static void size_bars(struct pci_dev *d)
 
 /*
  * May the guest write 'val' to configuration register 'reg'?  Not if it
- * would put a memory BAR over the hypervisor region, the local APIC or a
- * window thinvisor traps.
+ * would put a memory BAR over the hypervisor region, the local APIC, the
+ * IOMMU's registers or a window thinvisor traps.
  */
 static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
@@ -125,7 +125,7 @@ static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 		if (val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u) || base == 0)
 			return true;	/* sizing, or unassigned */
 		if (in_hv_region(base, sz) || ranges_overlap(base, sz, 0xFEE00000u, 0x1000) ||
-		    (ecam_base && ranges_overlap(base, sz, ecam_base, 256ull << 20))) {
+		    iommu_regs_overlap(base, sz) || (ecam_base && ranges_overlap(base, sz, ecam_base, 256ull << 20))) {
 			log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
 				 d->bus, d->dev, d->fn, i, base);
 			return false;
@@ -252,17 +252,19 @@ void pci_init(void)
 			pci_write32(d, 0x04, cmd & ~0x7u);
 			log_warn("storage: %02x:%02x.%u (class %06x) cannot be mediated yet: disabled and hidden "
 				 "from the guest\n", d->bus, d->dev, d->fn, d->class);
+		} else if ((d->class >> 8) == 0x0806) {
+			/* The IOMMU (AMD-Vi's is a PCI function): thinvisor's, not the guest's; left on. */
+			d->owner = PCI_OWNER_HIDDEN;
 		}
 	}
 	if (io_claim(0xCF8, 8, IO_PCI, 0))
 		panic("cannot intercept PCI configuration ports\n");
 	ecam_init();
-	u32 others = 0;
-	for (u32 i = 0; i < ndevs; i++)
-		others += devs[i].owner == PCI_OWNER_NONE && devs[i].header == 0;
-	if (others)
-		log_warn("no IOMMU in use: %u PCI devices that thinvisor does not mediate are not DMA-confined\n",
-			 others);
+}
+
+const struct pci_dev *pci_dev_at(u32 i)
+{
+	return i < ndevs ? &devs[i] : NULL;
 }
 
 static struct pci_dev *find(u32 addr)

@@ -14,6 +14,20 @@ const struct pt_format pt_format_ept = {
 	.nx = 0, .large = 0x80, .leaf = 6u << 3 /* write-back */, .large_1g = false,
 };
 
+/* VT-d: R(0) W(1); a non-leaf entry needs R|W too (rights are ANDed down the walk). */
+const struct pt_format pt_format_vtd = {
+	.present = 0x3, .table = 0x3, .r = 1, .w = 2, .x = 0, .u = 0,
+	.nx = 0, .large = 0x80, .leaf = 0, .large_1g = false,
+};
+
+/* AMD-Vi: PR(0), next level (9-11), IR(61) IW(62), also ANDed down the walk. */
+#define AMDVI_IR (1ull << 61)
+#define AMDVI_IW (1ull << 62)
+const struct pt_format pt_format_amdvi = {
+	.present = 1, .table = 1 | AMDVI_IR | AMDVI_IW, .r = AMDVI_IR, .w = AMDVI_IW, .x = 0, .u = 0,
+	.nx = 0, .large = 0, .leaf = 1, .large_1g = false, .next_level_bit = 9,
+};
+
 void pool_init(struct page_pool *p, u64 start, u64 end, uintptr_t va_base)
 {
 	p->start = ALIGN_UP(start, 4096);
@@ -56,6 +70,12 @@ static unsigned shift_of(int level)
 	return 12 + 9 * (unsigned)(level - 1);
 }
 
+/* A non-leaf entry at 'level' pointing to the table at tpa. */
+static u64 table_entry(const struct pt_format *f, u64 tpa, int level)
+{
+	return tpa | f->table | (f->next_level_bit ? (u64)(level - 1) << f->next_level_bit : 0);
+}
+
 static u64 leaf_bits(const struct pt_format *f, unsigned prot, int level)
 {
 	u64 e = f->leaf;
@@ -82,13 +102,15 @@ static unsigned prot_of(const struct pt_format *f, u64 e)
 		prot |= PT_W;
 	if (f->u && (e & f->u))
 		prot |= PT_U;
-	if (f->x ? (e & f->x) : !(e & f->nx))
+	if (f->x ? (e & f->x) : (f->nx && !(e & f->nx)))	/* IOMMU formats: never */
 		prot |= PT_X;
 	return prot;
 }
 
 static bool is_leaf(const struct pt_format *f, u64 e, int level)
 {
+	if (f->next_level_bit)
+		return level == 1 || !((e >> f->next_level_bit) & 7);
 	return level == 1 || (e & f->large);
 }
 
@@ -105,7 +127,7 @@ static int split(struct pagetable *pt, u64 *slot, int level)
 	u64 *t = table_va(pt, tpa);
 	for (unsigned i = 0; i < 512; i++)
 		t[i] = (base + ((u64)i << shift_of(level - 1))) | leaf_bits(f, prot, level - 1);
-	*slot = tpa | f->table;
+	*slot = table_entry(f, tpa, level);
 	return 0;
 }
 
@@ -129,7 +151,7 @@ static u64 *walk(struct pagetable *pt, u64 va, int level, bool create, int *rc)
 				*rc = -ENOMEM;
 				return NULL;
 			}
-			*slot = tpa | f->table;
+			*slot = table_entry(f, tpa, l);
 		} else if (is_leaf(f, *slot, l)) {
 			if (!create)
 				return NULL;

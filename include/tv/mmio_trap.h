@@ -8,7 +8,7 @@
 
 #include "tv/vcpu.h"
 
-enum mmio_owner { MMIO_ECAM, MMIO_APIC, MMIO_AHCI, MMIO_NVME, MMIO_OWNER_COUNT };
+enum mmio_owner { MMIO_ECAM, MMIO_APIC, MMIO_AHCI, MMIO_NVME, MMIO_IOMMU, MMIO_OWNER_COUNT };
 
 typedef void (*mmio_handler)(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
 

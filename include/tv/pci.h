@@ -38,5 +38,6 @@ static inline u16 pci_bar_io(u32 bar)
 }
 
 void pci_init(void);
+void iommu_init(void);	/* dev/iommu.c: takes the IOMMU, after pci_init() */
 
 #endif

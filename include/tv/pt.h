@@ -1,7 +1,8 @@
 /*
  * The one page-table engine: 4-level x86-64-shaped tables for the
- * hypervisor's own address space, AMD NPT and Intel EPT (and later the
- * IOMMUs).  A format describes the bits; the engine only walks and fills.
+ * hypervisor's own address space, AMD NPT, Intel EPT and the IOMMUs (VT-d
+ * second-level and AMD-Vi tables).  A format describes the bits; the
+ * engine only walks and fills.
  */
 #ifndef TV_PT_H
 #define TV_PT_H
@@ -21,10 +22,19 @@ struct pt_format {
 	u64 large;	/* page-size bit in level-2/3 leaves */
 	u64 leaf;	/* bits set in every leaf (EPT memory type) */
 	bool large_1g;	/* 1 GiB leaves allowed */
+	/*
+	 * AMD-Vi: a 3-bit "next level" field at this bit in every entry: the
+	 * level of the table a non-leaf entry points to, 0 in a leaf (so a
+	 * level-2/3 entry with 0 there is a large page, and 'large' is 0).
+	 * 0 for formats without one.
+	 */
+	u8 next_level_bit;
 };
 
 extern const struct pt_format pt_format_x86;	/* host tables and AMD NPT */
 extern const struct pt_format pt_format_ept;
+extern const struct pt_format pt_format_vtd;	/* VT-d second-level tables */
+extern const struct pt_format pt_format_amdvi;	/* AMD-Vi I/O page tables */
 
 /* Pages for tables come from a pool of physical pages reachable at va_base. */
 struct page_pool {

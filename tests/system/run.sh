@@ -10,7 +10,9 @@
 # Defaults: every guest and every negative test, each under both
 # "-cpu qemu64,+svm,+npt" and "-cpu max".  A guest test passes iff QEMU
 # exits with status 33 (TV_EXIT_PASS) and the serial log has
-# "TEST PASS: NAME"; a negative test passes iff QEMU exits with status 65
+# "TEST PASS: GUEST" (and the test's own log pattern, if it has one); a
+# test NAME-VARIANT runs guest NAME on another machine or with other
+# arguments.  A negative test passes iff QEMU exits with status 65
 # (TV_EXIT_PANIC) and the log matches the test's pattern (ignoring case).
 # Logs: build/test-logs/NAME.CPU.log (serial) and NAME.CPU.qemu (QEMU's
 # own output).  Prints "PASS name [cpu]" / "FAIL name [cpu] (status N)"
@@ -31,7 +33,8 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_start smp_attack msr_guard bar_move hypersafe ahci_move s3_refused)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_start smp_attack msr_guard bar_move hypersafe ahci_move s3_refused
+	edu_dma-vtd edu_dma-vtd48 edu_dma-amdvi edu_dma-none iommu_hide-vtd iommu_hide-amdvi ahci_move-vtd ahci_move-amdvi)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
 
@@ -41,7 +44,21 @@ guest_args() {
 	guestargs) echo "hello world" ;;
 	smp_start) echo "cpus=4" ;;
 	smp_attack) echo "cpus=2" ;;
+	edu_dma-none) echo "iommu=none" ;;
+	iommu_hide-vtd) echo "regs=0xfed90000" ;;
+	iommu_hide-amdvi) echo "regs=0xfed80000" ;;
 	*) echo "" ;;
+	esac
+}
+
+# What the hypervisor's log must also say (ERE), if anything.
+guest_logpat() {
+	case $1 in
+	edu_dma-vtd) echo 'iommu: VT-d at fed90000 .*3-level tables\): [0-9]+ PCI devices DMA-confined' ;;
+	edu_dma-vtd48) echo 'iommu: VT-d at fed90000 .*4-level tables\): [0-9]+ PCI devices DMA-confined' ;;
+	edu_dma-amdvi) echo 'iommu: AMD-Vi at fed80000 .*: [0-9]+ PCI devices DMA-confined' ;;
+	edu_dma-none) echo 'no IOMMU in use: [0-9]+ PCI devices .* not DMA-confined' ;;
+	iommu_hide-*) echo 'iommu: guest (read of|write to) IOMMU register fed[89]0000 refused' ;;
 	esac
 }
 
@@ -57,6 +74,11 @@ guest_machine() {
 	smp_start.*) echo "-machine pc -smp 4" ;;
 	smp_attack.*) echo "-machine pc -smp 2" ;;
 	ahci_move.*) echo "-machine q35" ;;
+	# The IOMMU first, before any PCI device (QEMU requires it); edu unclamped (lib/edu.h).
+	*-vtd.*) echo "-machine q35 -device intel-iommu -device edu,dma_mask=0xffffffff" ;;
+	*-vtd48.*) echo "-machine q35 -device intel-iommu,aw-bits=48 -device edu,dma_mask=0xffffffff" ;;
+	*-amdvi.*) echo "-machine q35 -device amd-iommu -device edu,dma_mask=0xffffffff" ;;
+	edu_dma-none.*) echo "-machine q35 -device edu,dma_mask=0xffffffff" ;;
 	*) echo "-machine pc" ;;
 	esac
 }
@@ -162,7 +184,8 @@ run_case() {
 	log=$LOGDIR/$t.$slug.log
 
 	if is_guest "$t"; then
-		local elf=$BUILD/guests/$t.elf args mod
+		local g=${t%%-*} elf args mod logpat
+		elf=$BUILD/guests/$g.elf
 		if [ ! -f "$elf" ]; then
 			echo "FAIL $t [$cpu] (missing $elf: make -C tests/guests)"
 			return 1
@@ -171,7 +194,9 @@ run_case() {
 		mod=$elf${args:+ $args}
 		run_qemu "$cpu" "$log" -append "$HV_APPEND" -initrd "$mod"
 		st=$?
-		[ $st -eq 33 ] && grep -aqE "TEST PASS: $t([^A-Za-z0-9_]|\$)" "$log" && ok=1
+		logpat=$(guest_logpat "$t")
+		[ $st -eq 33 ] && grep -aqE "TEST PASS: $g([^A-Za-z0-9_]|\$)" "$log" &&
+			{ [ -z "$logpat" ] || grep -aqE "$logpat" "$log"; } && ok=1
 	else
 		case $t in
 		neg-hvmem-banana)
@@ -199,8 +224,10 @@ run_case() {
 	fi
 	if [ -n "${pattern:-}" ] && [ $st -eq 65 ]; then
 		echo "FAIL $t [$cpu] (status $st = $(status_meaning $st), but no /$pattern/i in the log)"
+	elif [ $st -eq 33 ] && [ -n "${logpat:-}" ]; then
+		echo "FAIL $t [$cpu] (status $st, but no \"TEST PASS: ${t%%-*}\" or no /$logpat/ in the log)"
 	elif [ $st -eq 33 ]; then
-		echo "FAIL $t [$cpu] (status $st, but no \"TEST PASS: $t\" in the log)"
+		echo "FAIL $t [$cpu] (status $st, but no \"TEST PASS: ${t%%-*}\" in the log)"
 	else
 		echo "FAIL $t [$cpu] (status $st = $(status_meaning $st))"
 	fi

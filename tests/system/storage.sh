@@ -20,6 +20,10 @@
 # key bytes appear nowhere on it.  Negative tests pass on status 65 and a log
 # matching their pattern.
 #
+# NAME-vtd / NAME-amdvi (ide_dma, ahci_rw, nvme_rw): the same on q35 with
+# QEMU's intel-iommu / amd-iommu (IDE on a PIIX3 function there); the log must
+# also say thinvisor took the IOMMU (docs/iommu.md).
+#
 # --native runs ide_dma, ide_dma-highlba, ide_pio and ide_big without
 # thinvisor (-kernel GUEST.elf): the data then lands in plain, "written"
 # means plain, and the script also requires `tvcrypt check --expect
@@ -55,7 +59,8 @@ HIGH_SECTORS=$(( (1 << 32) + 64 ))	# > 2 TiB, sparse: LBAs above 2^32
 
 TESTS_HV=(ide_dma ide_dma-aes128 ide_dma-cpumax ide_dma-highlba ide_dma-passphrase
 	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size
-	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou)
+	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou
+	ide_dma-vtd ide_dma-amdvi ahci_rw-vtd ahci_rw-amdvi nvme_rw-vtd nvme_rw-amdvi)
 TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big ahci_rw nvme_rw)
 
 usage() {
@@ -294,14 +299,20 @@ setup_case() {
 	APPEND=$HV_APPEND GARGS="" DRIVEOPT="" TMO=$TIMEOUT INPUT=""
 	EXPECT="" EXTRA="" ALLOW="" SCAN=1 LOGPAT=() NOLOGPAT=() NEGPAT=""
 	PREFILL="" ENCKEY="" CDROM=0 SMP=1
-	# The machine and how the disk is attached (ahci_*/nvme_*: q35).
-	MACHINE=pc DISKQ=()
+	# The machine and how the disk is attached (ahci_*/nvme_*: q35; NAME-vtd and
+	# NAME-amdvi: q35 with that IOMMU, first as QEMU wants, IDE on a PIIX3 function).
+	MACHINE=pc DISKQ=() IOMMUQ=()
 	case $1 in
 	ahci_*) MACHINE=q35 DISKQ=(-device ide-hd,drive=d0,bus=ide.0) ;;
 	nvme_*) MACHINE=q35 DISKQ=(-device nvme,drive=d0,serial=tv1,mdts=9) ;;
+	ide_*-vtd|ide_*-amdvi) MACHINE=q35 DISKQ=(-device piix3-ide,id=pide -device ide-hd,drive=d0,bus=pide.0) ;;
 	esac
 	case $1 in
-	ide_dma|ide_dma-cpumax|ide_dma-aes128|ide_dma-highlba|ide_dma-passphrase)
+	*-vtd) IOMMUQ=(-device intel-iommu) LOGPAT=('iommu: VT-d at .*DMA-confined, [1-9] storage controllers in their own domain') ;;
+	*-amdvi) IOMMUQ=(-device amd-iommu) LOGPAT=('iommu: AMD-Vi at .*DMA-confined, [1-9] storage controllers in their own domain') ;;
+	esac
+	case $1 in
+	ide_dma|ide_dma-cpumax|ide_dma-aes128|ide_dma-highlba|ide_dma-passphrase|ide_dma-vtd|ide_dma-amdvi)
 		EXPECT=exp_ide_dma
 		EXTRA="DISK 60000 64 0x9f11 unchanged"
 		GARGS="prefill=60000:64:0x9f11 keyscan=64"
@@ -344,8 +355,8 @@ DISK 0 90 0x0 unchanged"
 		EXPECT=exp_ide_atapi CDROM=1 ;;
 	neg-key-size)
 		G=ide_dma KEY=$KEYS/k48-bad.bin NEGPAT='key' ;;
-	ahci_rw) EXPECT=exp_ahci_rw TMO=$((TIMEOUT * 2)) ;;
-	nvme_rw) EXPECT=exp_nvme_rw ;;
+	ahci_rw|ahci_rw-vtd|ahci_rw-amdvi) EXPECT=exp_ahci_rw TMO=$((TIMEOUT * 2)) ;;
+	nvme_rw|nvme_rw-vtd|nvme_rw-amdvi) EXPECT=exp_nvme_rw ;;
 	ahci_attack|nvme_attack)
 		EXPECT=exp_$1
 		PREFILL="fill \$IMG 5000 128 0xa77a \$ENCKEY" ;;
@@ -437,7 +448,7 @@ run_case2() {
 	local elf=$BUILD/guests/$G.elf
 	[ -f "$elf" ] || { echo "FAIL $name (missing $elf)"; return 1; }
 	# shellcheck disable=SC2054 # the commas are inside option values
-	local q=(-accel tcg -machine "$MACHINE" -smp "$SMP" -m 512 -cpu "$CPU" -display none -no-reboot
+	local q=(-accel tcg -machine "$MACHINE" "${IOMMUQ[@]}" -smp "$SMP" -m 512 -cpu "$CPU" -display none -no-reboot
 		-monitor none -device isa-debug-exit,iobase=0xf4,iosize=4)
 	if [ ${#DISKQ[@]} -gt 0 ]; then
 		q+=(-drive "file=$img,format=raw,if=none,id=d0$DRIVEOPT" "${DISKQ[@]}")

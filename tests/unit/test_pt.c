@@ -1,4 +1,7 @@
-/* mm/pt.c: the page pool and the page-table engine, in x86 (host/NPT) and EPT formats. */
+/*
+ * mm/pt.c: the page pool and the page-table engine, in x86 (host/NPT), EPT,
+ * VT-d second-level and AMD-Vi formats.
+ */
 #include "util.h"
 
 #include "tv/pt.h"
@@ -42,6 +45,14 @@ static int teardown(void **state)
 
 static int setup_x86(void **state) { *state = env_new(&pt_format_x86, 64); return 0; }
 static int setup_ept(void **state) { *state = env_new(&pt_format_ept, 64); return 0; }
+static int setup_vtd(void **state) { *state = env_new(&pt_format_vtd, 64); return 0; }
+static int setup_amdvi(void **state) { *state = env_new(&pt_format_amdvi, 64); return 0; }
+
+/* AMD-Vi marks leaves by a zero next-level field, the others by PS. */
+static bool raw_is_leaf(const struct pt_format *f, u64 e)
+{
+	return f->next_level_bit ? !((e >> f->next_level_bit) & 7) : (e & PS) != 0;
+}
 
 /* Walk the raw tables to the entry for va at 'level' (4 = PML4 ... 1 = PT); NULL if not reached. */
 static u64 *raw_entry(const struct env *e, u64 va, int level)
@@ -53,7 +64,7 @@ static u64 *raw_entry(const struct env *e, u64 va, int level)
 		u64 *slot = &t[(va >> (12 + 9 * (l - 1))) & 511];
 		if (l == level)
 			return slot;
-		if (!(*slot & f->present) || (*slot & PS))
+		if (!(*slot & f->present) || raw_is_leaf(f, *slot))
 			return NULL;
 		u64 pa = *slot & ADDR_MASK;
 		assert_true(pa >= e->pool.start && pa < e->pool.end);	/* tables come from the pool */
@@ -88,6 +99,13 @@ static u64 *raw_entry(const struct env *e, u64 va, int level)
 #define RW (PT_R | PT_W)
 #define RWX (PT_R | PT_W | PT_X)
 #define RX (PT_R | PT_X)
+
+/* What a format keeps of prot: the IOMMU formats have no execute (nor user) right. */
+static unsigned kept(const struct env *e, unsigned prot)
+{
+	const struct pt_format *f = e->pt.fmt;
+	return prot & ~((f->x || f->nx) ? 0u : PT_X) & ~(f->u ? 0u : PT_U);
+}
 
 /* --- page pool --------------------------------------------------------------- */
 
@@ -175,10 +193,10 @@ static void test_map_2m(void **state)
 	struct env *e = *state;
 
 	assert_int_equal(pt_map(&e->pt, MiB(4), GiB(3), MiB(4), RWX), 0);
-	assert_maps(e, MiB(4), GiB(3), RWX, MiB(2));
-	assert_maps(e, MiB(5) + 0x1234, GiB(3) + MiB(1) + 0x1234, RWX, MiB(2));
-	assert_maps(e, MiB(6), GiB(3) + MiB(2), RWX, MiB(2));
-	assert_maps(e, MiB(8) - 1, GiB(3) + MiB(4) - 1, RWX, MiB(2));
+	assert_maps(e, MiB(4), GiB(3), kept(e, RWX), MiB(2));
+	assert_maps(e, MiB(5) + 0x1234, GiB(3) + MiB(1) + 0x1234, kept(e, RWX), MiB(2));
+	assert_maps(e, MiB(6), GiB(3) + MiB(2), kept(e, RWX), MiB(2));
+	assert_maps(e, MiB(8) - 1, GiB(3) + MiB(4) - 1, kept(e, RWX), MiB(2));
 	assert_unmapped(e, MiB(4) - 1);
 	assert_unmapped(e, MiB(8));
 }
@@ -425,8 +443,8 @@ static void test_map_2m_over_4k(void **state)
 	assert_int_equal(pt_map(&e->pt, MiB(2), 0x40000000, MiB(2), PT_R), 0);
 	assert_int_equal(pt_map(&e->pt, MiB(2) + 0x3000, 0x1000, 0x1000, RW), 0);
 	assert_int_equal(pt_map(&e->pt, MiB(2), MiB(8), MiB(2), RWX), 0);
-	assert_maps(e, MiB(2) + 0x3000, MiB(8) + 0x3000, RWX, MiB(2));
-	assert_maps(e, MiB(4) - 1, MiB(10) - 1, RWX, MiB(2));
+	assert_maps(e, MiB(2) + 0x3000, MiB(8) + 0x3000, kept(e, RWX), MiB(2));
+	assert_maps(e, MiB(4) - 1, MiB(10) - 1, kept(e, RWX), MiB(2));
 }
 
 /* --- unmapping --------------------------------------------------------------------- */
@@ -508,8 +526,8 @@ static void test_unmap_then_remap(void **state)
 	assert_int_equal(pt_map(&e->pt, 0, 0, MiB(4), RW), 0);
 	assert_int_equal(pt_unmap(&e->pt, MiB(1), MiB(2)), 0);
 	assert_int_equal(pt_map(&e->pt, MiB(1), GiB(1) + MiB(1), MiB(2), RX), 0);
-	assert_maps(e, MiB(1), GiB(1) + MiB(1), RX, 0x1000);
-	assert_maps(e, MiB(3) - 0x1000, GiB(1) + MiB(3) - 0x1000, RX, 0x1000);
+	assert_maps(e, MiB(1), GiB(1) + MiB(1), kept(e, RX), 0x1000);
+	assert_maps(e, MiB(3) - 0x1000, GiB(1) + MiB(3) - 0x1000, kept(e, RX), 0x1000);
 	assert_maps(e, MiB(1) - 0x1000, MiB(1) - 0x1000, RW, 0x1000);
 	assert_maps(e, MiB(3), MiB(3), RW, 0x1000);
 }
@@ -573,6 +591,79 @@ static void npt_like(struct env *e, unsigned prot, unsigned want_prot)
 	assert_int_equal(e->pool.next - e->pool.start, 6 * 4096);
 }
 
+/* --- the IOMMU formats --------------------------------------------------------------- */
+
+#define AMD_IR (1ull << 61)
+#define AMD_IW (1ull << 62)
+#define AMD_NL(l) ((u64)(l) << 9)
+
+static void test_iommu_identity_with_hole(void **state)
+{
+	npt_like(*state, RW, RW);
+}
+
+/* No execute right exists in an IOMMU table: PT_X and PT_U are dropped, R and W round-trip. */
+static void test_prot_iommu(void **state)
+{
+	struct env *e = *state;
+
+	assert_int_equal(pt_map(&e->pt, 0x1000, 0x5000, 0x1000, PT_R), 0);
+	assert_int_equal(pt_map(&e->pt, 0x2000, 0x6000, 0x1000, RWX | PT_U), 0);
+	assert_int_equal(pt_map(&e->pt, MiB(2), MiB(8), MiB(2), PT_W | PT_R), 0);
+	assert_maps(e, 0x1000, 0x5000, PT_R, 0x1000);
+	assert_maps(e, 0x2000, 0x6000, RW, 0x1000);
+	assert_maps(e, MiB(2), MiB(8), RW, MiB(2));
+}
+
+/* VT-d: leaves R/W (+PS at 2 MiB), tables R|W and never PS (reserved at level 4). */
+static void test_raw_bits_vtd(void **state)
+{
+	struct env *e = *state;
+
+	assert_int_equal(pt_map(&e->pt, 0x7000, 0xabcd000, 0x1000, RW), 0);
+	assert_int_equal(pt_map(&e->pt, 0x8000, 0xabce000, 0x1000, PT_R), 0);
+	assert_int_equal(pt_map(&e->pt, MiB(4), GiB(2), MiB(2), RWX), 0);
+	assert_int_equal(*raw_entry(e, 0x7000, 1), 0xabcd000ull | 3);
+	assert_int_equal(*raw_entry(e, 0x8000, 1), 0xabce000ull | 1);
+	assert_int_equal(*raw_entry(e, MiB(4), 2), GiB(2) | 3 | PS);
+	for (int l = 4; l >= 2; l--)
+		assert_int_equal(*raw_entry(e, 0x7000, l) & ~ADDR_MASK, 0x3);
+}
+
+/*
+ * AMD-Vi: a non-leaf entry at level l has next level l-1, PR, IR and IW; a
+ * leaf has next level 0 at any level (a 2 MiB page: no PS bit), PR and its rights.
+ */
+static void test_raw_bits_amdvi(void **state)
+{
+	struct env *e = *state;
+
+	assert_int_equal(pt_map(&e->pt, 0x7000, 0xabcd000, 0x1000, RW), 0);
+	assert_int_equal(pt_map(&e->pt, 0x8000, 0xabce000, 0x1000, PT_R), 0);
+	assert_int_equal(pt_map(&e->pt, MiB(4), GiB(2), MiB(2), RW), 0);
+	assert_int_equal(*raw_entry(e, 0x7000, 1), 0xabcd000ull | 1 | AMD_IR | AMD_IW);
+	assert_int_equal(*raw_entry(e, 0x8000, 1), 0xabce000ull | 1 | AMD_IR);
+	assert_int_equal(*raw_entry(e, MiB(4), 2), GiB(2) | 1 | AMD_IR | AMD_IW);
+	for (int l = 4; l >= 2; l--)
+		assert_int_equal(*raw_entry(e, 0x7000, l) & ~ADDR_MASK, 1 | AMD_IR | AMD_IW | AMD_NL(l - 1));
+	assert_maps(e, MiB(4) + 0x1234, GiB(2) + 0x1234, RW, MiB(2));
+}
+
+/* Splitting an AMD-Vi 2 MiB leaf: the new table entry says level 1, its leaves keep the rights. */
+static void test_split_amdvi(void **state)
+{
+	struct env *e = *state;
+
+	assert_int_equal(pt_map(&e->pt, 0, GiB(1), MiB(4), PT_R), 0);
+	assert_int_equal(pt_unmap(&e->pt, 0x3000, 0x1000), 0);
+	assert_int_equal(*raw_entry(e, 0, 2) & ~ADDR_MASK, 1 | AMD_IR | AMD_IW | AMD_NL(1));
+	assert_int_equal(*raw_entry(e, 0x2000, 1), (GiB(1) + 0x2000) | 1 | AMD_IR);
+	assert_unmapped(e, 0x3000);
+	assert_maps(e, 0x4000, GiB(1) + 0x4000, PT_R, 0x1000);
+	assert_maps(e, MiB(2), GiB(1) + MiB(2), PT_R, MiB(2));
+	assert_int_equal(*raw_entry(e, MiB(2), 2) & ~ADDR_MASK, 1 | AMD_IR);
+}
+
 static void test_npt_identity_with_hole(void **state)
 {
 	npt_like(*state, RWX | PT_U, RWX | PT_U);
@@ -588,6 +679,8 @@ int main(void)
 /* Tests run in both formats carry the format in their name. */
 #define X86(t) { #t "/x86", t, setup_x86, teardown, NULL }
 #define EPT(t) { #t "/ept", t, setup_ept, teardown, NULL }
+#define VTD(t) { #t "/vtd", t, setup_vtd, teardown, NULL }
+#define AMDVI(t) { #t "/amdvi", t, setup_amdvi, teardown, NULL }
 #define OWN(t) cmocka_unit_test_setup_teardown(t, NULL, teardown)
 	const struct CMUnitTest tests[] = {
 		OWN(test_pool_alloc),
@@ -629,6 +722,28 @@ int main(void)
 		OWN(test_map_runs_out_midway),
 		X86(test_npt_identity_with_hole),
 		EPT(test_ept_identity_with_hole),
+		VTD(test_map_4k),
+		AMDVI(test_map_4k),
+		VTD(test_map_2m),
+		AMDVI(test_map_2m),
+		VTD(test_map_unaligned_mix),
+		AMDVI(test_map_unaligned_mix),
+		AMDVI(test_map_pa_misaligned),
+		VTD(test_map_2m_over_4k),
+		AMDVI(test_map_2m_over_4k),
+		VTD(test_unmap_4k_hole_in_2m),
+		AMDVI(test_unmap_4k_hole_in_2m),
+		AMDVI(test_unmap_large_span),
+		VTD(test_unmap_then_remap),
+		AMDVI(test_unmap_then_remap),
+		AMDVI(test_unmap_everything),
+		VTD(test_prot_iommu),
+		AMDVI(test_prot_iommu),
+		VTD(test_raw_bits_vtd),
+		AMDVI(test_raw_bits_amdvi),
+		AMDVI(test_split_amdvi),
+		VTD(test_iommu_identity_with_hole),
+		AMDVI(test_iommu_identity_with_hole),
 	};
 	return RUN_TESTS(tests);
 }
