@@ -45,7 +45,7 @@ HV_APPEND="console=com1 hvmem=64M"
 VMX_MODEL=corei7_skylake_x
 SVM_MODEL=ryzen
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi ide_dma ide_pio msr_guard hypersafe smp_start smp_attack)
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write hvmem_paging guestargs tglib smi ide_dma ide_pio msr_guard hypersafe smp_start smp_attack)
 # Negative tests: CPUs thinvisor must refuse with a clear message.
 NEGATIVE=(neg-vmx-no-ept neg-vmx-no-ug neg-svm-no-npt neg-no-virt)
 neg_model() {

@@ -33,7 +33,7 @@ TIMEOUT=${TV_TIMEOUT:-120}
 LOGDIR=$BUILD/test-logs
 HV_APPEND="console=com1 hvmem=64M"
 
-GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write guestargs tglib smi pci_hide smp_start smp_attack msr_guard bar_move hypersafe ahci_move s3_refused
+GUESTS=(cpuid virtinsn hypercall mmap hvmem_read hvmem_write hvmem_paging guestargs tglib smi pci_hide smp_start smp_attack msr_guard bar_move hypersafe ahci_move s3_refused
 	edu_dma-vtd edu_dma-vtd48 edu_dma-amdvi edu_dma-none iommu_hide-vtd iommu_hide-amdvi ahci_move-vtd ahci_move-amdvi)
 NEGATIVE=(neg-hvmem-banana neg-no-initrd neg-garbage neg-hvmem-huge)
 DEFAULT_CPUS=("qemu64,+svm,+npt" "max")
