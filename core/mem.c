@@ -77,16 +77,6 @@ static void build_nested_tables(void)
 	map_or_die(pt, top, top, hv.max_phys - top, PT_R | PT_W | PT_X | PT_U);
 }
 
-static void wp_off(void)
-{
-	write_cr0(read_cr0() & ~CR0_WP);
-}
-
-static void wp_on(void)
-{
-	write_cr0(read_cr0() | CR0_WP);
-}
-
 /*
  * The write gate for the nested table: the only change allowed at run time
  * is mapping (identity) or unmapping guest-physical space outside the

@@ -26,17 +26,6 @@ static struct dma_range dma[DMA_RANGES_MAX];
 static u32 ndma;
 static bool active;
 
-/* The same two lines as core/mem.c's: interrupts are always off in the hypervisor. */
-static void wp_off(void)
-{
-	write_cr0(read_cr0() & ~CR0_WP);
-}
-
-static void wp_on(void)
-{
-	write_cr0(read_cr0() | CR0_WP);
-}
-
 u64 iommu_rd64(u64 pa)
 {
 	volatile u64 *r = phys_ptr(&hv.pm, pa, 8);

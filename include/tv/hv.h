@@ -3,6 +3,7 @@
 #define TV_HV_H
 
 #include "tv/bootinfo.h"
+#include "tv/cpu.h"
 #include "tv/config.h"
 #include "tv/pt.h"
 #include "tv/vcpu.h"
@@ -59,6 +60,16 @@ u64 hv_stack(u64 pages);		/* a stack with a guard page: its top */
 int nested_map_mmio(u64 gpa);		/* on-demand identity map outside RAM */
 int nested_change(u64 gpa, u64 size, bool map);	/* the write gate for the nested table */
 bool pt_locked(void);			/* page tables read-only to the hypervisor */
+/* The page-table write gates (here and dev/iommu.c): CR0.WP off for one change. */
+static inline void wp_off(void)
+{
+	write_cr0(read_cr0() & ~CR0_WP);
+}
+
+static inline void wp_on(void)
+{
+	write_cr0(read_cr0() | CR0_WP);
+}
 bool in_hv_region(u64 pa, u64 len);
 /* A device register (32-bit MMIO) through the direct map; reads of nothing float. */
 static inline u32 mmio_rd32(u64 pa)
