@@ -13,6 +13,7 @@
 #include "tv/storage.h"
 
 #define PLATFORM_PM1A 0
+#define PLATFORM_PORT92 1	/* "system control port A": bit 0 pulses a CPU reset */
 #define SLP_EN (1u << 13)
 
 static u16 pm1a_cnt;
@@ -126,6 +127,8 @@ void platform_init(void)
 		log_debug("acpi: PM1a control at port %x\n", pm1a_cnt);
 	else
 		log_warn("no ACPI PM1a control port found: the key is not wiped on guest soft-off\n");
+	if (io_claim(0x92, 1, IO_PLATFORM, PLATFORM_PORT92))
+		log_warn("port 92 not intercepted: the key is not wiped on a fast reset\n");
 	/*
 	 * The keyboard controller's reset pulse (0xFE to port 0x64) is not
 	 * intercepted: port 0x64 is the i8042 status port, polled constantly.
@@ -147,6 +150,11 @@ void platform_log_exits(const struct vcpu *v)
 
 void platform_io(struct vcpu *v, u32 instance, u16 port, u8 size, bool in, void *data, u32 count)
 {
+	if (!in && instance == PLATFORM_PORT92 && (((u8 *)data)[count - 1] & 1)) {
+		log_info("guest resets the machine (port 92)\n");
+		storage_wipe();
+		log_drain();
+	}
 	if (!in && instance == PLATFORM_PM1A) {
 		u32 val = 0;
 		memcpy(&val, (u8 *)data + (u64)(count - 1) * size, size);

@@ -59,7 +59,7 @@ HIGH_SECTORS=$(( (1 << 32) + 64 ))	# > 2 TiB, sparse: LBAs above 2^32
 
 TESTS_HV=(ide_dma ide_dma-aes128 ide_dma-cpumax ide_dma-highlba ide_dma-passphrase
 	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size
-	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou
+	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou reset_wipe
 	ide_dma-vtd ide_dma-amdvi ahci_rw-vtd ahci_rw-amdvi nvme_rw-vtd nvme_rw-amdvi)
 TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big ahci_rw nvme_rw)
 
@@ -297,7 +297,7 @@ prefill_policy() {
 setup_case() {
 	G=${1%%-*} KEY=$KEYS/k64.bin CPU=$CPU_DEFAULT SECTORS=$((SIZE64M / 512))
 	APPEND=$HV_APPEND GARGS="" DRIVEOPT="" TMO=$TIMEOUT INPUT=""
-	EXPECT="" EXTRA="" ALLOW="" SCAN=1 LOGPAT=() NOLOGPAT=() NEGPAT=""
+	EXPECT="" EXTRA="" ALLOW="" SCAN=1 LOGPAT=() NOLOGPAT=() NEGPAT="" RESETPAT=""
 	PREFILL="" ENCKEY="" CDROM=0 SMP=1
 	# The machine and how the disk is attached (ahci_*/nvme_*: q35; NAME-vtd and
 	# NAME-amdvi: q35 with that IOMMU, first as QEMU wants, IDE on a PIIX3 function).
@@ -353,6 +353,8 @@ DISK 0 90 0x0 unchanged"
 	ide_atapi)
 		# A CD image on ide1.0 (replacing the machine's empty drive).
 		EXPECT=exp_ide_atapi CDROM=1 ;;
+	reset_wipe)	# ends in a reset (QEMU status 0), the key wiped before it
+		RESETPAT='guest resets the machine \(port 92\)' ;;
 	neg-key-size)
 		G=ide_dma KEY=$KEYS/k48-bad.bin NEGPAT='key' ;;
 	ahci_rw|ahci_rw-vtd|ahci_rw-amdvi) EXPECT=exp_ahci_rw TMO=$((TIMEOUT * 2)) ;;
@@ -499,6 +501,18 @@ run_case2() {
 			return 0
 		fi
 		echo "FAIL $name (status $st = $(status_meaning $st); want 65 and /$NEGPAT/i)"
+		show_tail "$log"
+		return 1
+	fi
+
+	# ---- a guest that resets the machine: status 0, the key wiped first
+	if [ -n "$RESETPAT" ]; then
+		if [ $st -eq 0 ] && tr -d '\r' <"$log" | grep -aA3 -E "$RESETPAT" | grep -aq 'storage: key wiped' &&
+			! grep -aq 'TEST FAIL' "$log"; then
+			echo "PASS $name"
+			return 0
+		fi
+		echo "FAIL $name (status $st = $(status_meaning $st); want 0, /$RESETPAT/ then 'storage: key wiped')"
 		show_tail "$log"
 		return 1
 	fi
