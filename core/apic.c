@@ -119,6 +119,19 @@ void apic_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, 
 	lapic_write((u32)offset, (u32)*val);
 }
 
+/*
+ * Most APIC accesses touch only this CPU's own APIC and need no lock: all
+ * but the interrupt command (INIT/SIPI change other CPUs' state), which
+ * takes the locked path through the trap table.
+ */
+bool apic_fast_npf(struct vcpu *v, u64 gpa)
+{
+	if (x2apic || (gpa & ~0xFFFull) != apic_base || (gpa & 0xFF0) == APIC_ICR_LO)
+		return false;
+	mmio_emulate(v, gpa, MMIO_APIC, 0, apic_base);
+	return true;
+}
+
 /* IA32_APIC_BASE: the guest may not move the APIC or switch on x2APIC. */
 bool apic_base_write_ok(u64 val)
 {

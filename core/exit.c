@@ -334,6 +334,8 @@ void vcpu_loop(struct vcpu *v)
 		v->counters[ev]++;
 		if (ev == TV_EV_NMI && smp_nmi(v))
 			continue;	/* a kick: smp_before_entry looks at the request */
+		if (ev == TV_EV_NPF_MMIO && apic_fast_npf(v, v->exit.npf.gpa))
+			continue;
 		smp_lock();
 		exit_handlers[ev](v);
 		smp_unlock();

@@ -104,7 +104,13 @@ bool mmio_handle_npf(struct vcpu *v, u64 gpa)
 			r = &ranges[i];
 	if (!r)
 		return false;
+	mmio_emulate(v, gpa, r->owner, r->instance, r->base);
+	return true;
+}
 
+/* Decode the access at gpa, hand it to the owner's handler, complete the instruction. */
+void mmio_emulate(struct vcpu *v, u64 gpa, u32 owner, u32 instance, u64 base)
+{
 	u8 code[MMIO_INSN_MAX];
 	size_t got;
 	struct mmio_insn in;
@@ -112,15 +118,14 @@ bool mmio_handle_npf(struct vcpu *v, u64 gpa)
 	if (fetch(v, code, &got) || mmio_decode(code, got, mode, &in)) {
 		log_warn("guest MMIO access at %lx by an instruction we do not emulate (rip %lx): #GP\n", gpa, v->rip);
 		vcpu_inject(v, EXC_GP, true, 0);
-		return true;
+		return;
 	}
 	u64 val = in.write ? mmio_store_value(v->gpr, &in) : 0;
-	if (r->owner < MMIO_OWNER_COUNT)
-		mmio_handlers[r->owner](v, r->instance, gpa - r->base, in.size, in.write, &val);
+	if (owner < MMIO_OWNER_COUNT)
+		mmio_handlers[owner](v, instance, gpa - base, in.size, in.write, &val);
 	if (!in.write)
 		mmio_write_reg(v->gpr, &in, val);
 	v->rip += in.len;
 	if (!(v->efer & EFER_LMA))
 		v->rip &= 0xFFFFFFFF;
-	return true;
 }

@@ -16,5 +16,8 @@ int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance);
 int mmio_move(enum mmio_owner owner, u32 instance, u64 new_base);
 /* Emulate the access if gpa is in a claimed range: true if handled. */
 bool mmio_handle_npf(struct vcpu *v, u64 gpa);
+void mmio_emulate(struct vcpu *v, u64 gpa, u32 owner, u32 instance, u64 base);
+/* The local APIC's page, without the exit lock (its registers are per CPU): false if not that. */
+bool apic_fast_npf(struct vcpu *v, u64 gpa);
 
 #endif
