@@ -10,7 +10,7 @@ HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
 	core/io.c core/apic.c core/mmio_trap.c core/platform.c dev/mmio_decode.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
-	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/ata.c dev/ahci.c dev/nvme.c dev/ata_cmd.c storage/storage.c storage/policy.c \
+	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/pci_cfg.c dev/ata.c dev/ahci.c dev/nvme.c dev/ata_cmd.c storage/storage.c storage/policy.c \
 	$(CRYPTO_SRCS)
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -47,7 +47,7 @@ $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c mm/gwalk.c \
-	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c
+	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c dev/pci_cfg.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/unit/*.h)

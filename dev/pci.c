@@ -71,11 +71,6 @@ void pci_write32(const struct pci_dev *d, u16 reg, u32 val)
 	outl(0xCFC, val);
 }
 
-static u16 bar_reg(u32 i)
-{
-	return i == 6 ? 0x30 : (u16)(0x10 + 4 * i);
-}
-
 /*
  * How large each memory BAR is (write all ones, read back, restore, with
  * decoding off meanwhile), so that a guest write that would put one over the
@@ -92,7 +87,7 @@ static void size_bars(struct pci_dev *d)
 	for (u32 i = 0; i <= 6; i++) {
 		if (i >= nbars && i != 6)
 			continue;
-		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
+		u16 r = pci_bar_reg(d, i);
 		u32 old = pci_read32(d, r);
 		if (i < 6 && (old & 1))
 			continue;	/* I/O BAR */
@@ -113,25 +108,25 @@ static void size_bars(struct pci_dev *d)
  */
 static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
-	for (u32 i = 0; i <= 6; i++) {
-		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
-		if (!d->mem_size[i] || reg != r)
-			continue;
-		u64 base = val & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u), sz = d->mem_size[i];
-		if (size != 4) {
-			log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, i);
-			return false;
-		}
-		if (val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u) || base == 0)
-			return true;	/* sizing, or unassigned */
-		if (in_hv_region(base, sz) || ranges_overlap(base, sz, 0xFEE00000u, 0x1000) ||
-		    (ecam_base && ranges_overlap(base, sz, ecam_base, 256ull << 20))) {
-			log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
-				 d->bus, d->dev, d->fn, i, base);
-			return false;
-		}
+	const struct pci_window win[] = {
+		{ hv.region_base, hv.region_size },
+		{ 0xFEE00000u, 0x1000 },
+		{ ecam_base, 256ull << 20 },
+	};
+	u32 bar = 0;
+	u64 base = 0;
+
+	switch (pci_write_check(d, reg, size, val, win, ecam_base ? 3 : 2, &bar, &base)) {
+	case PCI_WRITE_PARTIAL_BAR:
+		log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, bar);
+		return false;
+	case PCI_WRITE_OVER_WINDOW:
+		log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
+			 d->bus, d->dev, d->fn, bar, base);
+		return false;
+	default:
+		return true;
 	}
-	return true;
 }
 
 static void scan_bus(u8 bus, u32 depth)
