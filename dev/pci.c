@@ -95,8 +95,11 @@ static void size_bars(struct pci_dev *d)
 		u32 mask = pci_read32(d, r) & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u);
 		pci_write32(d, r, old);
 		d->mem_size[i] = mask ? ~mask + 1 : 0;
-		if (i < 6 && (old & 0x6) == 0x4)
+		if (i < 6 && (old & 0x6) == 0x4) {
+			if (i < 5)
+				d->mem64 |= (u8)(1u << i);
 			i++;	/* 64-bit: the next register is the high half */
+		}
 	}
 	pci_write32(d, 0x04, cmd);
 }
@@ -104,7 +107,7 @@ static void size_bars(struct pci_dev *d)
 /*
  * May the guest write 'val' to configuration register 'reg'?  Not if it
  * would put a memory BAR over the hypervisor region, the local APIC or a
- * window thinvisor traps.
+ * window thinvisor traps, nor if it writes only part of a memory BAR.
  */
 static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
@@ -113,10 +116,14 @@ static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 		{ 0xFEE00000u, 0x1000 },
 		{ ecam_base, 256ull << 20 },
 	};
-	u32 bar = 0;
+	u32 lo64[6] = { 0 }, bar = 0;
 	u64 base = 0;
 
-	switch (pci_write_check(d, reg, size, val, win, ecam_base ? 3 : 2, &bar, &base)) {
+	/* An upper half moves its BAR to where the lower half now says. */
+	for (u32 i = 0; i < 5; i++)
+		if ((d->mem64 >> i & 1) && ranges_overlap(reg, size, pci_bar_reg(d, i), 8))
+			lo64[i] = pci_read32(d, pci_bar_reg(d, i));
+	switch (pci_write_check(d, reg, size, val, lo64, win, ecam_base ? 3 : 2, &bar, &base)) {
 	case PCI_WRITE_PARTIAL_BAR:
 		log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, bar);
 		return false;
@@ -143,7 +150,7 @@ static void scan_bus(u8 bus, u32 depth)
 			u32 cls = cfg_read(pci_addr(bus, dev, fn, 0x08)) >> 8;
 			if (ndevs < PCI_MAX_DEVS) {
 				devs[ndevs] = (struct pci_dev){ bus, dev, fn, (u16)id, (u16)(id >> 16), cls,
-								PCI_OWNER_NONE, 0, (u8)(hdr & 0x7F), { 0 } };
+								PCI_OWNER_NONE, 0, (u8)(hdr & 0x7F), { 0 }, 0 };
 				size_bars(&devs[ndevs++]);
 			}
 			if ((hdr & 0x7F) == 1 && depth < 8) {	/* PCI-PCI bridge */

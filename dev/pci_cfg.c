@@ -2,19 +2,29 @@
 #include "tv/pci.h"
 
 enum pci_write_verdict pci_write_check(const struct pci_dev *d, u32 reg, u8 size, u32 val,
-				       const struct pci_window *win, u32 nwin, u32 *bar, u64 *base)
+				       const u32 lo64[6], const struct pci_window *win, u32 nwin,
+				       u32 *bar, u64 *base)
 {
 	for (u32 i = 0; i <= 6; i++) {
 		u16 r = pci_bar_reg(d, i);
-		if (!d->mem_size[i] || reg != r)
+		bool wide = i < 5 && (d->mem64 >> i & 1);
+		if (!d->mem_size[i] || !ranges_overlap(reg, size, r, wide ? 8 : 4))
 			continue;
-		u64 b = val & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u), sz = d->mem_size[i];
+		/* The address bits the device decodes: those below its size are read-only zero. */
+		u64 sz = d->mem_size[i];
+		u32 amask = (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u) & ~(u32)(sz - 1);
+		bool upper = wide && reg == r + 4u;
+		u32 lo = upper ? lo64[i] : val;
+		u64 b = (u64)(lo & amask) | (upper ? (u64)val << 32 : 0);
 		*bar = i;
 		*base = b;
-		if (size != 4)
-			return PCI_WRITE_PARTIAL_BAR;
-		if (val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u) || b == 0)
-			return PCI_WRITE_OK;	/* sizing, or unassigned */
+		if (size != 4 || (reg != r && !upper))
+			return PCI_WRITE_PARTIAL_BAR;	/* any of its bytes, alone or with others */
+		if (upper ? (lo & amask) == amask :
+		    val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u))
+			return PCI_WRITE_OK;	/* sizing */
+		if (b == 0)
+			return PCI_WRITE_OK;	/* unassigned */
 		for (u32 k = 0; k < nwin; k++)
 			if (ranges_overlap(b, sz, win[k].base, win[k].size))
 				return PCI_WRITE_OVER_WINDOW;

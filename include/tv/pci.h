@@ -14,6 +14,7 @@ struct pci_dev {
 	u32 instance;
 	u8 header;		/* header type (0: device, 1: bridge) */
 	u32 mem_size[7];	/* sizes of 32-bit memory BARs 0-5 and the ROM (0: none) */
+	u8 mem64;		/* bit i: memory BAR i is 64-bit (BAR i + 1 its upper half) */
 };
 
 #define PCI_OWNER_NONE 0
@@ -52,13 +53,17 @@ enum pci_write_verdict {
 
 /*
  * May the guest write 'val' ('size' bytes) to configuration register 'reg'
- * of d?  Not if it would put a memory BAR (as sized at boot, d->mem_size)
- * over one of the nwin windows; sizing (all ones) and unassigning (base 0)
- * are allowed.  On a refusal *bar is the BAR and *base where it would have
- * gone (dev/pci_cfg.c: pure, host-tested).
+ * of d?  Not if it would make a memory BAR (as sized at boot, d->mem_size)
+ * decode over one of the nwin windows, nor if it writes only part of one
+ * (any of its bytes but as the whole aligned register); sizing (all ones)
+ * and unassigning (base 0) are allowed.  lo64[i] is the current lower half
+ * of 64-bit BAR i, against which a write of its upper half is checked.
+ * On a refusal *bar is the BAR and *base where it would have gone
+ * (dev/pci_cfg.c: pure, host-tested).
  */
 enum pci_write_verdict pci_write_check(const struct pci_dev *d, u32 reg, u8 size, u32 val,
-				       const struct pci_window *win, u32 nwin, u32 *bar, u64 *base);
+				       const u32 lo64[6], const struct pci_window *win, u32 nwin,
+				       u32 *bar, u64 *base);
 
 /* Decode a BAR as an I/O port base (0 if it is not an I/O BAR). */
 static inline u16 pci_bar_io(u32 bar)

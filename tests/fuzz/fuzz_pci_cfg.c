@@ -11,8 +11,8 @@
  * The model is the hardware: a write that is let through lands byte by byte
  * in a 256-byte configuration space and each BAR keeps only its writable
  * bits.  Invariant: after every write let through, no memory BAR that
- * thinvisor sized at boot (d->mem_size, worked out as size_bars does)
- * decodes over a window, unless it holds the sizing pattern (all writable
+ * thinvisor sized at boot (d->mem_size and d->mem64, worked out as
+ * size_bars does; 64-bit ones at their full address) decodes over a window, unless it holds the sizing pattern (all writable
  * bits set) or base 0 (unassigned).  A refusal names a sized BAR.
  */
 #include "fuzz.h"
@@ -115,9 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (d.header < 2) {
 		/* What size_bars finds: every memory BAR and the ROM, by its address bits. */
-		for (u32 i = 0; i <= 6; i++)
+		for (u32 i = 0; i <= 6; i++) {
 			if (m.size[i] && m.kind[i] != BAR_IO)
 				d.mem_size[i] = ~addr_bits(&m, i) + 1;
+			if (i < 5 && m.kind[i] == BAR_MEM64)
+				d.mem64 |= (u8)(1u << i);
+		}
 	}
 
 	struct pci_window win[3];
@@ -161,9 +164,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nbytes = MIN(wsize, 4 - (reg & 3));
 			val &= wsize == 4 ? 0xFFFFFFFFull : (1ull << (8 * wsize)) - 1;
 		}
-		u32 bar = 99;
+		u32 lo64[6], bar = 99;
 		u64 base = 0;
-		enum pci_write_verdict v = pci_write_check(&d, reg, wsize, (u32)val, win, nwin, &bar, &base);
+		for (u32 i = 0; i < 6; i++)
+			lo64[i] = i < m.nbars ? rd32(&m, pci_bar_reg(&d, i)) : 0xA5A5A5A5u;
+		enum pci_write_verdict v = pci_write_check(&d, reg, wsize, (u32)val, lo64, win, nwin, &bar,
+							   &base);
 		CHECK(v == PCI_WRITE_OK || v == PCI_WRITE_PARTIAL_BAR || v == PCI_WRITE_OVER_WINDOW);
 		if (v != PCI_WRITE_OK) {
 			CHECK(bar <= 6 && d.mem_size[bar]);
