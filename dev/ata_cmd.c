@@ -142,7 +142,7 @@ int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u6
 
 	for (u32 i = 0; i < nsg && bytes; i++) {
 		u64 pa = sg[i].pa, len = MIN((u64)sg[i].len, bytes);
-		if ((pa & 1) || pa + len > (1ull << 32))
+		if ((pa & 1) || pa + len < pa || pa + len > (1ull << 32))
 			return -EINVAL;
 		bytes -= len;
 		while (len) {

@@ -806,6 +806,23 @@ static void test_prd_build_limits(void **state)
 	assert_int_equal(prd_build(t, 512, pages, 600, 512 * 0x1000), 512);
 }
 
+/*
+ * Found by fuzz_prd_build: a list entry whose end wraps past 2^64 passed
+ * the "above 4 GiB" check and became PRD entries for the address's low 32
+ * bits.  (The guest's own lists cannot get there: prd_parse gives 32-bit
+ * bases.)
+ */
+static void test_prd_build_wrapping_entry(void **state)
+{
+	(void)state;
+	u8 t[4096];
+	struct sg_entry wrap = { 0xFFFFFFFFFFFF0158ull, 0x79FFFE };
+	struct sg_entry top = { 0xFFFFFFFFFFFFFFFEull, 2 };
+
+	assert_int_equal(prd_build(t, 23, &wrap, 1, 0x24FFCA), -EINVAL);
+	assert_int_equal(prd_build(t, 512, &top, 1, 2), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_prd_build_bounce_1mib),
 		cmocka_unit_test(test_prd_build_splits_at_64k_boundaries),
 		cmocka_unit_test(test_prd_build_limits),
+		cmocka_unit_test(test_prd_build_wrapping_entry),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_ahci_prdt),
 		T(test_nvme_prp_one_two_pages),
