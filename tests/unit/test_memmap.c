@@ -80,6 +80,21 @@ static void test_add_clamps_wrapping_length(void **state)
 	assert_int_equal(m.e[0].base + m.e[0].len, UINT64_MAX);
 }
 
+/*
+ * Found by fuzz_bootinfo: an entry at the very top (base 2^64 - 1) clamps
+ * to length 0, and was kept; a loader map of only such entries then
+ * normalized to nothing and was accepted as a memory map.
+ */
+static void test_add_drops_entry_clamped_to_nothing(void **state)
+{
+	struct memmap m = { 0 };
+
+	assert_int_equal(memmap_add(&m, UINT64_MAX, 0xFF00FF00000040ull, U), 0);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(memmap_add(&m, UINT64_MAX - 1, 5, R), 0);
+	assert_map(&m, RANGES({ UINT64_MAX - 1, 1, R }));
+}
+
 static void test_add_full(void **state)
 {
 	struct memmap m = { 0 };
@@ -713,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_add_appends),
 		cmocka_unit_test(test_add_drops_zero_length),
 		cmocka_unit_test(test_add_clamps_wrapping_length),
+		cmocka_unit_test(test_add_drops_entry_clamped_to_nothing),
 		cmocka_unit_test(test_add_full),
 		cmocka_unit_test(test_normalize_empty),
 		cmocka_unit_test(test_normalize_sorts),
