@@ -77,6 +77,8 @@ int memmap_set(struct memmap *m, u64 base, u64 len, u32 type)
 	struct memmap tmp = *m;
 	int rc;
 
+	if (base + len < base)
+		len = UINT64_MAX - base;	/* as memmap_add clamps it */
 	if (len == 0)
 		return 0;
 	rc = memmap_normalize(&tmp);
