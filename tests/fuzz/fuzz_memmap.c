@@ -11,8 +11,9 @@
  * change, the first of the highest-ranked entries covering it, usable
  * ranking lowest): normalize gives the same types everywhere in sorted,
  * non-overlapping, non-wrapping, merged entries, or -ENOMEM leaving the map
- * as it was; set gives the new type over its range and the old one
- * elsewhere; is_usable is true exactly when one usable range covers the
+ * as it was; set gives the new type over its range (ending at 2^64 - 1 if
+ * it would go past) and the old one elsewhere, and changes nothing for an
+ * empty range; is_usable is true exactly when one usable range covers the
  * range; find_top gives an aligned block below the limit inside usable RAM,
  * the highest there is, and -ENOMEM only when there is none; ram_top is the
  * end of the highest usable place (of a raw map: of its highest usable entry).
@@ -183,7 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = memmap_set(s, sbase, slen, stype);
 	CHECK(rc == 0 || rc == -ENOMEM);
 	if (rc == 0) {
+		/* A range past 2^64 ends there; nothing left of it changes nothing. */
 		u64 send = sbase + slen < sbase ? UINT64_MAX : sbase + slen;
+		slen = send - sbase;
 		if (slen)
 			check_normal(s);
 		else
