@@ -70,8 +70,8 @@ FUZZ_CC ?= clang
 FUZZ_JOBS ?= 2
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/memmap.c mm/gwalk.c storage/policy.c \
-	dev/ata_cmd.c dev/mmio_decode.c dev/pci_cfg.c
+FUZZ_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/memmap.c mm/gwalk.c guest/linux.c \
+	guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c dev/pci_cfg.c
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_MODS))
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))

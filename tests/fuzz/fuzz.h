@@ -129,14 +129,15 @@ static inline void *alloc_exact(size_t n, size_t sz)
  * Guest memory behind a DMA descriptor parser: the window start (a multiple
  * of 8 below 512 KiB) and the limits come from the input as
  *   u16 start/8, u32 hv_base, u32 hv_size, u40 ram_top
- * (hv_size is rounded so the region ends on a multiple of 8).
+ * (hv_size is rounded so the region ends on a multiple of 8; it is never
+ * empty, as the hypervisor's is not).
  */
 static inline u64 dma_take(struct fuzz_in *in, struct dma_limits *lim)
 {
 	u64 start = take(in, 2) * 8;
 
 	lim->hv_base = take(in, 4);
-	lim->hv_size = take(in, 4);
+	lim->hv_size = MAX(take(in, 4), 1);
 	lim->hv_size += (8 - (lim->hv_base + lim->hv_size) % 8) % 8;
 	lim->ram_top = take(in, 5);
 	return start;

@@ -262,7 +262,45 @@ def seeds_gwalk():
     write("fuzz_gwalk", "paging-off", walk(0, 0, 0, 0x12345678, b""))
 
 
+def seeds_guest_load():
+    def hdr(sel, clen, initrd_pa=0, initrd_len=0):
+        return bytes([sel, clen]) + le(initrd_pa, 4) + le(initrd_len, 4)
+
+    # A bzImage: one setup sector after the boot sector, protocol 2.15, 64-bit entry.
+    bz = bytearray(0x1200)
+    bz[0x1F1] = 1
+    bz[0x1FE:0x200] = b"\x55\xaa"
+    bz[0x201] = 0x66
+    bz[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", bz, 0x206, 0x020F)
+    bz[0x211] = 1
+    struct.pack_into("<I", bz, 0x22C, 0x37FFFFFF)
+    struct.pack_into("<I", bz, 0x230, 0x200000)
+    bz[0x234] = 1
+    struct.pack_into("<H", bz, 0x236, 3)
+    struct.pack_into("<I", bz, 0x238, 2047)
+    struct.pack_into("<Q", bz, 0x258, 0x200000)
+    struct.pack_into("<I", bz, 0x260, 0x300000)
+    write("fuzz_guest_load", "bzimage", hdr(0, 40, 0x600000, 0x1000) + bytes(bz))
+
+    def mb_header(flags, extra=b""):
+        return struct.pack("<III", 0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xFFFFFFFF) + extra
+
+    # ELF32 with one PT_LOAD at 1 MiB (bss to 8 KiB), the multiboot header at 0x60.
+    elf = bytearray(0x100)
+    elf[0:7] = b"\x7fELF\x01\x01\x01"
+    struct.pack_into("<HHIIIIIHHHHHH", elf, 16, 2, 3, 1, 0x100010, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+    struct.pack_into("<IIIIIIII", elf, 52, 1, 0, 0x100000, 0x100000, 0x100, 0x2000, 7, 0x1000)
+    elf[0x60:0x6C] = mb_header(3)
+    write("fuzz_guest_load", "multiboot-elf", hdr(1 | 2 << 1, 20) + bytes(elf))
+    # a.out kludge: load addresses in the header.
+    aout = bytearray(0x200)
+    aout[0:32] = mb_header(0x10003, struct.pack("<IIIII", 0x100000, 0x100000, 0x100200, 0x101000, 0x100020))
+    write("fuzz_guest_load", "multiboot-aout", hdr(1, 0) + bytes(aout))
+    write("fuzz_guest_load", "multiboot-too-many-modules", hdr(1 | 17 << 1, 8) + bytes(elf))
+
+
 for f in (seeds_prd, seeds_prd_build, seeds_ahci_prdt, seeds_nvme_prp, seeds_ata_cmd,
           seeds_mmio_decode, seeds_pci_cfg, seeds_cmdline, seeds_policy, seeds_bootinfo,
-          seeds_memmap, seeds_gwalk):
+          seeds_memmap, seeds_gwalk, seeds_guest_load):
     f()
