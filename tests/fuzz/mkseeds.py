@@ -282,6 +282,10 @@ def seeds_guest_load():
     struct.pack_into("<Q", bz, 0x258, 0x200000)
     struct.pack_into("<I", bz, 0x260, 0x300000)
     write("fuzz_guest_load", "bzimage", hdr(0, 40, 0x600000, 0x1000) + bytes(bz))
+    # Regression: a preferred address near 2^64 wrapped, and the kernel went to 0.
+    struct.pack_into("<Q", bz, 0x258, 0xFFFFFFFFFFFF0000)
+    struct.pack_into("<I", bz, 0x260, 0x1000)
+    write("fuzz_guest_load", "regress-pref-wrap", hdr(0, 40) + bytes(bz))
 
     def mb_header(flags, extra=b""):
         return struct.pack("<III", 0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xFFFFFFFF) + extra
