@@ -1,5 +1,5 @@
 # thinvisor build.  `make` builds build/thinvisor.elf; `make test` runs
-# every test (host unit tests, system tests under QEMU, GRUB, Linux e2e).
+# every test (host unit tests, fuzzing, system tests under QEMU, GRUB, Linux e2e).
 
 BUILD ?= build
 CC ?= gcc

@@ -12,8 +12,9 @@
  * in a 256-byte configuration space and each BAR keeps only its writable
  * bits.  Invariant: after every write let through, no memory BAR that
  * thinvisor sized at boot (d->mem_size and d->mem64, worked out as
- * size_bars does; 64-bit ones at their full address) decodes over a window, unless it holds the sizing pattern (all writable
- * bits set) or base 0 (unassigned).  A refusal names a sized BAR.
+ * size_bars does) decodes over a window, a 64-bit one at its full address,
+ * unless it holds the sizing pattern (all writable bits set) or base 0
+ * (unassigned).  A refusal names a sized BAR.
  */
 #include "fuzz.h"
 

@@ -125,7 +125,7 @@ def seeds_pci_cfg():
         return bytes([{1: 0, 2: 2, 4: 4}[size], reg]) + le(val, 8)
 
     def ecam(reg, size, val):
-        return bytes([1 | {1: 0, 2: 2, 4: 4, 8: 6}[size] , reg]) + le(val, 8)
+        return bytes([1 | {1: 0, 2: 2, 4: 4, 8: 6}[size], reg]) + le(val, 8)
 
     dev = (bytes([0]) + bar(2, 8, 0xFEBF0000) + bar(1, 3, 0xC001) + bar(3, 16, 0xFE000004) +
            bar(0, 0, 0) + bar(0, 0, 0) + bar(0, 0, 0) + bar(1, 5, 0))
