@@ -116,14 +116,16 @@ static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 		{ 0xFEE00000u, 0x1000 },
 		{ ecam_base, 256ull << 20 },
 	};
-	u32 lo64[6] = { 0 }, bar = 0;
-	u64 base = 0;
+	u64 cur64[6] = { 0 }, base = 0;
+	u32 bar = 0;
 
-	/* An upper half moves its BAR to where the lower half now says. */
-	for (u32 i = 0; i < 5; i++)
-		if ((d->mem64 >> i & 1) && ranges_overlap(reg, size, pci_bar_reg(d, i), 8))
-			lo64[i] = pci_read32(d, pci_bar_reg(d, i));
-	switch (pci_write_check(d, reg, size, val, lo64, win, ecam_base ? 3 : 2, &bar, &base)) {
+	/* Half a 64-bit BAR moves it to where the two halves then say. */
+	for (u32 i = 0; i < 5; i++) {
+		u16 r = pci_bar_reg(d, i);
+		if ((d->mem64 >> i & 1) && ranges_overlap(reg, size, r, 8))
+			cur64[i] = (u64)pci_read32(d, (u16)(r + 4)) << 32 | pci_read32(d, r);
+	}
+	switch (pci_write_check(d, reg, size, val, cur64, win, ecam_base ? 3 : 2, &bar, &base)) {
 	case PCI_WRITE_PARTIAL_BAR:
 		log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, bar);
 		return false;

@@ -2,7 +2,7 @@
 #include "tv/pci.h"
 
 enum pci_write_verdict pci_write_check(const struct pci_dev *d, u32 reg, u8 size, u32 val,
-				       const u32 lo64[6], const struct pci_window *win, u32 nwin,
+				       const u64 cur64[6], const struct pci_window *win, u32 nwin,
 				       u32 *bar, u64 *base)
 {
 	for (u32 i = 0; i <= 6; i++) {
@@ -14,8 +14,9 @@ enum pci_write_verdict pci_write_check(const struct pci_dev *d, u32 reg, u8 size
 		u64 sz = d->mem_size[i];
 		u32 amask = (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u) & ~(u32)(sz - 1);
 		bool upper = wide && reg == r + 4u;
-		u32 lo = upper ? lo64[i] : val;
-		u64 b = (u64)(lo & amask) | (upper ? (u64)val << 32 : 0);
+		u32 lo = upper ? (u32)cur64[i] : val;
+		u64 hi = !wide ? 0 : upper ? val : cur64[i] >> 32;
+		u64 b = hi << 32 | (lo & amask);
 		*bar = i;
 		*base = b;
 		if (size != 4 || (reg != r && !upper))

@@ -56,13 +56,13 @@ enum pci_write_verdict {
  * of d?  Not if it would make a memory BAR (as sized at boot, d->mem_size)
  * decode over one of the nwin windows, nor if it writes only part of one
  * (any of its bytes but as the whole aligned register); sizing (all ones)
- * and unassigning (base 0) are allowed.  lo64[i] is the current lower half
- * of 64-bit BAR i, against which a write of its upper half is checked.
- * On a refusal *bar is the BAR and *base where it would have gone
- * (dev/pci_cfg.c: pure, host-tested).
+ * and unassigning (base 0) are allowed.  cur64[i] is the current value of
+ * 64-bit BAR i (upper half << 32 | lower half): a write of either half is
+ * checked at the full address it makes.  On a refusal *bar is the BAR and
+ * *base where it would have gone (dev/pci_cfg.c: pure, host-tested).
  */
 enum pci_write_verdict pci_write_check(const struct pci_dev *d, u32 reg, u8 size, u32 val,
-				       const u32 lo64[6], const struct pci_window *win, u32 nwin,
+				       const u64 cur64[6], const struct pci_window *win, u32 nwin,
 				       u32 *bar, u64 *base);
 
 /* Decode a BAR as an I/O port base (0 if it is not an I/O BAR). */

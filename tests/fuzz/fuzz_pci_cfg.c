@@ -165,11 +165,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nbytes = MIN(wsize, 4 - (reg & 3));
 			val &= wsize == 4 ? 0xFFFFFFFFull : (1ull << (8 * wsize)) - 1;
 		}
-		u32 lo64[6], bar = 99;
-		u64 base = 0;
+		u64 cur64[6], base = 0;
+		u32 bar = 99;
 		for (u32 i = 0; i < 6; i++)
-			lo64[i] = i < m.nbars ? rd32(&m, pci_bar_reg(&d, i)) : 0xA5A5A5A5u;
-		enum pci_write_verdict v = pci_write_check(&d, reg, wsize, (u32)val, lo64, win, nwin, &bar,
+			cur64[i] = i < 5 && (d.mem64 >> i & 1) ? rd_le(m.cfg + pci_bar_reg(&d, i), 8)
+							       : 0xA5A5A5A5A5A5A5A5ull;
+		enum pci_write_verdict v = pci_write_check(&d, reg, wsize, (u32)val, cur64, win, nwin, &bar,
 							   &base);
 		CHECK(v == PCI_WRITE_OK || v == PCI_WRITE_PARTIAL_BAR || v == PCI_WRITE_OVER_WINDOW);
 		if (v != PCI_WRITE_OK) {

@@ -147,6 +147,12 @@ def seeds_pci_cfg():
     high = (bytes([0]) + bar(0, 0, 0) * 2 + bar(3, 16, 0x3E100004) + bar(0, 0, 1) + bar(0, 0, 0) * 2 +
             bar(0, 0, 0))
     write("fuzz_pci_cfg", "regress-upper-half", high + win() + port(0x1C, 4, 0))
+    # Regression: the lower half of a 64-bit BAR at 0x1_e0000000 written 0,
+    # checked as if at 0 (unassigned), put it over a window reaching past 4 GiB.
+    high2 = (bytes([0]) + bar(0, 0, 0) * 2 + bar(3, 16, 0xE0000004) + bar(0, 0, 1) + bar(0, 0, 0) * 2 +
+             bar(0, 0, 0))
+    write("fuzz_pci_cfg", "regress-lower-half", high2 + win(hv=0xFF000000, hv_size=128 << 20) +
+          port(0x18, 4, 0x00000004))
     bridge = (bytes([1]) + bar(2, 16, 0xFE800000) + bar(0, 0, 0) + bar(0, 0, 0) + bar(0, 0, 0) +
               bar(0, 0, 0) + bar(0, 0, 0) + bar(1, 0, 0))
     write("fuzz_pci_cfg", "bridge", bridge + win(ecam=0) + port(0x18, 4, 0x00020100) +

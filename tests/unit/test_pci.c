@@ -25,15 +25,15 @@ static struct pci_dev dev0(void)
 	return d;
 }
 
-/* The lower half of BAR 2 as the device holds it now. */
-static u32 lo64[6] = { [2] = 0xFE000004u };
+/* BAR 2 as the device holds it now: below 4 GiB. */
+static const u64 cur64[6] = { [2] = 0xFE000004u };
 
 static enum pci_write_verdict check(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
 	u32 bar = 99;
 	u64 base = 1;
 
-	return pci_write_check(d, reg, size, val, lo64, win, ARRAY_SIZE(win), &bar, &base);
+	return pci_write_check(d, reg, size, val, cur64, win, ARRAY_SIZE(win), &bar, &base);
 }
 
 static void test_bar_reg(void **state)
@@ -80,7 +80,7 @@ static void test_moves_refused(void **state)
 	u32 bar = 99;
 	u64 base = 0;
 
-	assert_int_equal(pci_write_check(&d, 0x18, 4, (u32)HV_BASE + 0x100004, lo64, win, ARRAY_SIZE(win),
+	assert_int_equal(pci_write_check(&d, 0x18, 4, (u32)HV_BASE + 0x100004, cur64, win, ARRAY_SIZE(win),
 					 &bar, &base), PCI_WRITE_OVER_WINDOW);
 	assert_int_equal(bar, 2);
 	assert_int_equal(base, HV_BASE + 0x100000);
@@ -89,7 +89,7 @@ static void test_moves_refused(void **state)
 	assert_int_equal(check(&d, 0x10, 4, (u32)ECAM + 0x5000), PCI_WRITE_OVER_WINDOW);
 	assert_int_equal(check(&d, 0x30, 4, (u32)HV_BASE | 1), PCI_WRITE_OVER_WINDOW);
 	/* Without the ECAM window, its place is free. */
-	assert_int_equal(pci_write_check(&d, 0x10, 4, (u32)ECAM + 0x5000, lo64, win, 2, &bar, &base), PCI_WRITE_OK);
+	assert_int_equal(pci_write_check(&d, 0x10, 4, (u32)ECAM + 0x5000, cur64, win, 2, &bar, &base), PCI_WRITE_OK);
 }
 
 static void test_partial_write_refused(void **state)
@@ -98,7 +98,7 @@ static void test_partial_write_refused(void **state)
 	u32 bar = 99;
 	u64 base = 0;
 
-	assert_int_equal(pci_write_check(&d, 0x10, 2, 0, lo64, win, ARRAY_SIZE(win), &bar, &base),
+	assert_int_equal(pci_write_check(&d, 0x10, 2, 0, cur64, win, ARRAY_SIZE(win), &bar, &base),
 			 PCI_WRITE_PARTIAL_BAR);
 	assert_int_equal(bar, 0);
 	assert_int_equal(check(&d, 0x30, 1, 0), PCI_WRITE_PARTIAL_BAR);
@@ -116,7 +116,7 @@ static void test_partial_write_at_any_byte_refused(void **state)
 	u32 bar = 99;
 	u64 base = 0;
 
-	assert_int_equal(pci_write_check(&d, 0x12, 2, (u32)(HV_BASE >> 16), lo64, win, ARRAY_SIZE(win),
+	assert_int_equal(pci_write_check(&d, 0x12, 2, (u32)(HV_BASE >> 16), cur64, win, ARRAY_SIZE(win),
 					 &bar, &base), PCI_WRITE_PARTIAL_BAR);
 	assert_int_equal(bar, 0);
 	assert_int_equal(check(&d, 0x13, 1, (u32)(HV_BASE >> 24)), PCI_WRITE_PARTIAL_BAR);
@@ -128,7 +128,7 @@ static void test_partial_write_at_any_byte_refused(void **state)
 	/* An I/O BAR 0 next to a memory BAR 1: an 8-byte write from BAR 0 reaches BAR 1. */
 	struct pci_dev e = { .header = 0 };
 	e.mem_size[1] = 0x1000;
-	assert_int_equal(pci_write_check(&e, 0x10, 8, 0xC001, lo64, win, ARRAY_SIZE(win), &bar, &base),
+	assert_int_equal(pci_write_check(&e, 0x10, 8, 0xC001, cur64, win, ARRAY_SIZE(win), &bar, &base),
 			 PCI_WRITE_PARTIAL_BAR);
 	assert_int_equal(bar, 1);
 	/* Bytes around the BARs are not BARs. */
@@ -151,10 +151,10 @@ static void test_base_as_the_device_decodes_it(void **state)
 	u64 base = 0;
 
 	d.mem_size[0] = 0x40000000;
-	assert_int_equal(pci_write_check(&d, 0x10, 4, 0x7FF00000u, lo64, hv_mid, 1, &bar, &base),
+	assert_int_equal(pci_write_check(&d, 0x10, 4, 0x7FF00000u, cur64, hv_mid, 1, &bar, &base),
 			 PCI_WRITE_OVER_WINDOW);
 	assert_int_equal(base, 0x40000000);
-	assert_int_equal(pci_write_check(&d, 0x10, 4, 0x80000000u, lo64, hv_mid, 1, &bar, &base),
+	assert_int_equal(pci_write_check(&d, 0x10, 4, 0x80000000u, cur64, hv_mid, 1, &bar, &base),
 			 PCI_WRITE_OK);
 	/* Written half a page below the region, a 4 KiB BAR decodes a page below it: fine. */
 	struct pci_dev e = dev0();
@@ -171,8 +171,8 @@ static void test_base_as_the_device_decodes_it(void **state)
 static void test_upper_half_of_64bit_bar(void **state)
 {
 	struct pci_dev d = dev0();
-	u32 lo[6] = { [2] = (u32)HV_BASE + 0x100004 }, bar = 99;
-	u64 base = 0;
+	u64 lo[6] = { [2] = ((u32)HV_BASE + 0x100004) | 1ull << 32 }, base = 0;
+	u32 bar = 99;
 
 	assert_int_equal(pci_write_check(&d, 0x1C, 4, 0, lo, win, ARRAY_SIZE(win), &bar, &base),
 			 PCI_WRITE_OVER_WINDOW);
@@ -182,13 +182,39 @@ static void test_upper_half_of_64bit_bar(void **state)
 	assert_int_equal(pci_write_check(&d, 0x1C, 4, 0xFFFFFFFFu, lo, win, ARRAY_SIZE(win), &bar, &base),
 			 PCI_WRITE_OK);	/* sizing the upper half */
 	/* Sizing: the lower half holds all ones; restoring the upper half then is fine. */
-	lo[2] = 0xFFF00004u;
+	lo[2] = 0xFFF00004u | 1ull << 32;
 	assert_int_equal(pci_write_check(&d, 0x1C, 4, 0, lo, win, ARRAY_SIZE(win), &bar, &base), PCI_WRITE_OK);
 	/* Unassigned. */
-	lo[2] = 0x4;
+	lo[2] = 0x4 | 1ull << 32;
 	assert_int_equal(pci_write_check(&d, 0x1C, 4, 0, lo, win, ARRAY_SIZE(win), &bar, &base), PCI_WRITE_OK);
 	/* Where the BAR really is: back below 4 GiB, but not over anything. */
 	assert_int_equal(check(&d, 0x1C, 4, 0), PCI_WRITE_OK);
+}
+
+/*
+ * Found by fuzz_pci_cfg: a write of the lower half of a 64-bit BAR was
+ * checked as if the BAR were below 4 GiB.  With its upper half set, the
+ * BAR could be put over a window above 4 GiB (ECAM there, as MCFG may
+ * say); and it was refused for a place below 4 GiB where it would not be.
+ */
+static void test_lower_half_of_64bit_bar(void **state)
+{
+	static const struct pci_window high_ecam[] = { { 0x1000000000ull, 256ull << 20 } };
+	struct pci_dev d = dev0();
+	const u64 up[6] = { [2] = 0x10ull << 32 | 0xFE000004u };
+	u32 bar = 99;
+	u64 base = 0;
+
+	assert_int_equal(pci_write_check(&d, 0x18, 4, 0x00300004u, up, high_ecam, 1, &bar, &base),
+			 PCI_WRITE_OVER_WINDOW);
+	assert_int_equal(base, 0x1000300000ull);
+	assert_int_equal(pci_write_check(&d, 0x18, 4, 0x00300004u, cur64, high_ecam, 1, &bar, &base),
+			 PCI_WRITE_OK);
+	/* At 0x10_3e100000 it is not over the hypervisor at 0x3e000000. */
+	assert_int_equal(pci_write_check(&d, 0x18, 4, (u32)HV_BASE + 0x100004, up, win, ARRAY_SIZE(win), &bar,
+					 &base), PCI_WRITE_OK);
+	assert_int_equal(pci_write_check(&d, 0x18, 4, 0xFFFFFFFFu, up, high_ecam, 1, &bar, &base),
+			 PCI_WRITE_OK);	/* sizing */
 }
 
 static void test_bridge_rom(void **state)
@@ -211,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_partial_write_at_any_byte_refused),
 		cmocka_unit_test(test_base_as_the_device_decodes_it),
 		cmocka_unit_test(test_upper_half_of_64bit_bar),
+		cmocka_unit_test(test_lower_half_of_64bit_bar),
 		cmocka_unit_test(test_bridge_rom),
 	};
 	return RUN_TESTS(tests);
