@@ -710,7 +710,8 @@ static void test_nvme_prp_list_chain(void **state)
 
 /*
  * A list page's last slot aimed back into a last slot (itself, or another
- * page's): found by fuzz_nvme_prp, it walked forever.  Chain pointers must
+ * page's) walked forever (fuzz_nvme_prp reports it as a timeout; its seed
+ * regress-chain-loop is one).  Chain pointers must
  * start a page (NVMe: list entries have offset 0), so every list page
  * holds 511 data pointers and the walk ends.  In a child with an alarm, so
  * that a regression fails instead of hanging the run.
