@@ -1,5 +1,5 @@
 # thinvisor build.  `make` builds build/thinvisor.elf; `make test` runs
-# every test (host unit tests, system tests under QEMU, GRUB, Linux e2e).
+# every test (host unit tests, fuzzing, system tests under QEMU, GRUB, Linux e2e).
 
 BUILD ?= build
 CC ?= gcc
@@ -10,7 +10,7 @@ HV_SRCS := boot/entry.S core/entry64.S arch/svm/svm_entry.S arch/vmx/vmx_entry.S
 	core/main.c core/mem.c core/cpu.c core/exit.c core/log.c core/string.c \
 	core/fmt.c core/cmdline.c core/bootinfo.c core/guest_start.c \
 	core/io.c core/apic.c core/smp.c core/mmio_trap.c core/platform.c dev/mmio_decode.c mm/pt.c mm/memmap.c mm/gwalk.c guest/linux.c guest/multiboot.c \
-	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/ata.c dev/ahci.c dev/nvme.c dev/ata_cmd.c dev/iommu.c dev/iommu_acpi.c dev/vtd.c dev/amdvi.c storage/storage.c storage/policy.c \
+	arch/svm/svm.c arch/vmx/vmx.c dev/pci.c dev/pci_cfg.c dev/ata.c dev/ahci.c dev/nvme.c dev/ata_cmd.c dev/iommu.c dev/iommu_acpi.c dev/vtd.c dev/amdvi.c storage/storage.c storage/policy.c \
 	$(CRYPTO_SRCS)
 
 HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -47,7 +47,7 @@ $(BUILD)/thinvisor.elf: $(HV_OBJS) boot/thinvisor.ld tools/check-image.sh
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/pt.c mm/memmap.c mm/gwalk.c \
-	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c dev/iommu_acpi.c
+	guest/linux.c guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c dev/iommu_acpi.c dev/pci_cfg.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_MODS) $(wildcard include/tv/*.h tests/unit/*.h)
@@ -61,6 +61,36 @@ $(BUILD)/unit/test_crypto: tests/unit/test_crypto.c $(CRYPTO_SRCS) core/fmt.c $(
 
 unit: $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
 	tests/unit/run.sh $(BUILD)/unit $(UNIT_TESTS)
+
+# Fuzzing: a libFuzzer harness (tests/fuzz/fuzz_*.c, clang) for every parser
+# of guest-controlled data, the pure modules built with it.  `make fuzz` runs
+# each for FUZZ_TIME seconds (15) from its seed corpus, two at a time;
+# `make fuzz-soak` for longer (600), keeping its corpus in build/fuzz-soak/.
+FUZZ_CC ?= clang
+FUZZ_JOBS ?= 2
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_MODS := core/fmt.c core/cmdline.c core/bootinfo.c mm/memmap.c mm/gwalk.c guest/linux.c \
+	guest/multiboot.c storage/policy.c dev/ata_cmd.c dev/mmio_decode.c dev/pci_cfg.c
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_MODS))
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard include/tv/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh --fresh -j $(FUZZ_JOBS) -t $(or $(FUZZ_TIME),15) $(BUILD)/fuzz $(BUILD)/fuzz/run $(FUZZ_NAMES)
+
+fuzz-soak: fuzz-build
+	tests/fuzz/run.sh -j $(FUZZ_JOBS) -t $(or $(FUZZ_TIME),600) $(BUILD)/fuzz $(BUILD)/fuzz-soak $(FUZZ_NAMES)
 
 # Host tools: image encryption/checking with OpenSSL, our XTS against OpenSSL.
 HOST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itests/guests/lib
@@ -107,4 +137,4 @@ test:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit tools guests system grub e2e storage-e2e bench test clean
+.PHONY: all unit fuzz-build fuzz fuzz-soak tools guests system grub e2e storage-e2e bench test clean

@@ -142,7 +142,7 @@ int prd_build(u8 *table, u32 max_entries, const struct sg_entry *sg, u32 nsg, u6
 
 	for (u32 i = 0; i < nsg && bytes; i++) {
 		u64 pa = sg[i].pa, len = MIN((u64)sg[i].len, bytes);
-		if ((pa & 1) || pa + len > (1ull << 32))
+		if ((pa & 1) || pa + len < pa || pa + len > (1ull << 32))
 			return -EINVAL;
 		bytes -= len;
 		while (len) {
@@ -213,6 +213,13 @@ int nvme_prp_walk(const struct physmem *pm, u64 prp1, u64 prp2, u64 bytes, const
 		u64 pg;
 		memcpy(&pg, l, 8);
 		if (((list + 8) & 0xFFF) == 0 && bytes > 4096) {	/* last slot: next list page */
+			/*
+			 * Offset 0, as for every entry of a list: each list page
+			 * then holds 511 data pointers, so even a cycle of pages
+			 * ends the walk (a last slot aimed at a last slot did not).
+			 */
+			if (pg & 0xFFF)
+				return -EFAULT;
 			list = pg;
 			continue;
 		}

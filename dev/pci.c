@@ -71,11 +71,6 @@ void pci_write32(const struct pci_dev *d, u16 reg, u32 val)
 	outl(0xCFC, val);
 }
 
-static u16 bar_reg(u32 i)
-{
-	return i == 6 ? 0x30 : (u16)(0x10 + 4 * i);
-}
-
 /*
  * How large each memory BAR is (write all ones, read back, restore, with
  * decoding off meanwhile), so that a guest write that would put one over the
@@ -92,7 +87,7 @@ static void size_bars(struct pci_dev *d)
 	for (u32 i = 0; i <= 6; i++) {
 		if (i >= nbars && i != 6)
 			continue;
-		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
+		u16 r = pci_bar_reg(d, i);
 		u32 old = pci_read32(d, r);
 		if (i < 6 && (old & 1))
 			continue;	/* I/O BAR */
@@ -100,8 +95,11 @@ static void size_bars(struct pci_dev *d)
 		u32 mask = pci_read32(d, r) & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u);
 		pci_write32(d, r, old);
 		d->mem_size[i] = mask ? ~mask + 1 : 0;
-		if (i < 6 && (old & 0x6) == 0x4)
+		if (i < 6 && (old & 0x6) == 0x4) {
+			if (i < 5)
+				d->mem64 |= (u8)(1u << i);
 			i++;	/* 64-bit: the next register is the high half */
+		}
 	}
 	pci_write32(d, 0x04, cmd);
 }
@@ -109,29 +107,39 @@ static void size_bars(struct pci_dev *d)
 /*
  * May the guest write 'val' to configuration register 'reg'?  Not if it
  * would put a memory BAR over the hypervisor region, the local APIC, the
- * IOMMU's registers or a window thinvisor traps.
+ * IOMMU's registers or a window thinvisor traps, nor if it writes only part
+ * of a memory BAR.
  */
 static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
-	for (u32 i = 0; i <= 6; i++) {
-		u16 r = i == 6 && d->header == 1 ? 0x38 : bar_reg(i);
-		if (!d->mem_size[i] || reg != r)
-			continue;
-		u64 base = val & (i == 6 ? 0xFFFFF800u : 0xFFFFFFF0u), sz = d->mem_size[i];
-		if (size != 4) {
-			log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, i);
-			return false;
-		}
-		if (val == 0xFFFFFFFFu || (i == 6 && (val & 0xFFFFF800u) == 0xFFFFF800u) || base == 0)
-			return true;	/* sizing, or unassigned */
-		if (in_hv_region(base, sz) || ranges_overlap(base, sz, 0xFEE00000u, 0x1000) ||
-		    iommu_regs_overlap(base, sz) || (ecam_base && ranges_overlap(base, sz, ecam_base, 256ull << 20))) {
-			log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
-				 d->bus, d->dev, d->fn, i, base);
-			return false;
-		}
+	struct pci_window win[3 + IOMMU_UNITS_MAX] = {
+		{ hv.region_base, hv.region_size },
+		{ 0xFEE00000u, 0x1000 },
+		{ ecam_base, 256ull << 20 },
+	};
+	u32 nwin = ecam_base ? 3 : 2;
+	for (u32 i = 0; i < iommu.units && i < IOMMU_UNITS_MAX; i++)
+		win[nwin++] = (struct pci_window){ iommu.base[i], iommu.size };
+	u64 cur64[6] = { 0 }, base = 0;
+	u32 bar = 0;
+
+	/* Half a 64-bit BAR moves it to where the two halves then say. */
+	for (u32 i = 0; i < 5; i++) {
+		u16 r = pci_bar_reg(d, i);
+		if ((d->mem64 >> i & 1) && ranges_overlap(reg, size, r, 8))
+			cur64[i] = (u64)pci_read32(d, (u16)(r + 4)) << 32 | pci_read32(d, r);
 	}
-	return true;
+	switch (pci_write_check(d, reg, size, val, cur64, win, nwin, &bar, &base)) {
+	case PCI_WRITE_PARTIAL_BAR:
+		log_warn("pci %02x:%02x.%u: partial write to BAR %u refused\n", d->bus, d->dev, d->fn, bar);
+		return false;
+	case PCI_WRITE_OVER_WINDOW:
+		log_warn("pci %02x:%02x.%u: BAR %u move to %lx refused (over hypervisor or trapped memory)\n",
+			 d->bus, d->dev, d->fn, bar, base);
+		return false;
+	default:
+		return true;
+	}
 }
 
 static void scan_bus(u8 bus, u32 depth)
@@ -148,7 +156,7 @@ static void scan_bus(u8 bus, u32 depth)
 			u32 cls = cfg_read(pci_addr(bus, dev, fn, 0x08)) >> 8;
 			if (ndevs < PCI_MAX_DEVS) {
 				devs[ndevs] = (struct pci_dev){ bus, dev, fn, (u16)id, (u16)(id >> 16), cls,
-								PCI_OWNER_NONE, 0, (u8)(hdr & 0x7F), { 0 } };
+								PCI_OWNER_NONE, 0, (u8)(hdr & 0x7F), { 0 }, 0 };
 				size_bars(&devs[ndevs++]);
 			}
 			if ((hdr & 0x7F) == 1 && depth < 8) {	/* PCI-PCI bridge */

@@ -58,7 +58,11 @@ bool linux_is_bzimage(const u8 *d, u64 len)
 static int find_load_addr(const struct guest_image *img, u64 from, u64 align, u64 size,
 			  bool relocatable, u64 *out)
 {
-	for (u64 a = ALIGN_UP(from, align); a + size <= img->load_limit; a += align) {
+	u64 a = ALIGN_UP(from, align);
+
+	if (a < from)
+		return -ENOMEM;	/* aligning wrapped past 2^64: nothing up there */
+	for (; a <= img->load_limit && size <= img->load_limit - a; a += align) {
 		if (memmap_is_usable(img->map, a, size)) {
 			*out = a;
 			return 0;

@@ -4,10 +4,10 @@
 
 int memmap_add(struct memmap *m, u64 base, u64 len, u32 type)
 {
-	if (len == 0)
-		return 0;
 	if (base + len < base)
 		len = UINT64_MAX - base;
+	if (len == 0)
+		return 0;	/* also what clamping leaves of an entry at 2^64 - 1 */
 	if (m->n >= MEMMAP_MAX)
 		return -ENOMEM;
 	m->e[m->n++] = (struct mem_range){ base, len, type };
@@ -77,6 +77,8 @@ int memmap_set(struct memmap *m, u64 base, u64 len, u32 type)
 	struct memmap tmp = *m;
 	int rc;
 
+	if (base + len < base)
+		len = UINT64_MAX - base;	/* as memmap_add clamps it */
 	if (len == 0)
 		return 0;
 	rc = memmap_normalize(&tmp);

@@ -17,6 +17,9 @@ PACKAGES=(
 	build-essential make gcc binutils clang
 	# unit tests and crypto reference code
 	libcmocka-dev libssl-dev
+	# fuzzing (make fuzz): libFuzzer and clang's sanitizer runtimes (only a
+	# recommendation of clang's), llvm-symbolizer for readable reports
+	libclang-rt-14-dev llvm
 	# emulators and firmware
 	qemu-system-x86 qemu-utils
 	bochs bochs-term bochsbios vgabios seabios

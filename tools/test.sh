@@ -45,6 +45,7 @@ run_suite() {
 }
 
 run_suite unit make -s unit
+run_suite fuzz make -s fuzz
 run_suite system tests/system/run.sh -j2
 run_suite storage tests/system/storage.sh -j2
 run_suite grub tests/system/grub-mb2.sh

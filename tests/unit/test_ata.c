@@ -708,6 +708,43 @@ static void test_nvme_prp_list_chain(void **state)
 	assert_int_equal(nvme_prp_walk(&r->pm, 0x1000200, l1, 8 * 4096, &lim, sg, 4, &n), -EFAULT);
 }
 
+/*
+ * A list page's last slot aimed back into a last slot (itself, or another
+ * page's) walked forever (fuzz_nvme_prp reports it as a timeout; its seed
+ * regress-chain-loop is one).  Chain pointers must
+ * start a page (NVMe: list entries have offset 0), so every list page
+ * holds 511 data pointers and the walk ends.  In a child with an alarm, so
+ * that a regression fails instead of hanging the run.
+ */
+static int prp_chain_loops_child(void *arg)
+{
+	struct fake_ram *r = arg;
+	struct sg_entry sg[8];
+	u32 n;
+	int bad = 0;
+
+	alarm(10);
+	put64(fake_at(r, 0x40FF8, 8), 0x40FF8);		/* itself */
+	bad |= nvme_prp_walk(&r->pm, 0x1000000, 0x40FF8, 3 * 4096, &lim, sg, 8, &n) != -EFAULT;
+	put64(fake_at(r, 0x50FF8, 8), 0x60FF8);		/* two pages pointing at each other */
+	put64(fake_at(r, 0x60FF8, 8), 0x50FF8);
+	bad |= nvme_prp_walk(&r->pm, 0x1000000, 0x50FF0, 3 * 4096, &lim, sg, 8, &n) != -EFAULT;
+	put64(fake_at(r, 0x70FF8, 8), 0x80010);		/* an offset into the next page */
+	bad |= nvme_prp_walk(&r->pm, 0x1000000, 0x70FF8, 3 * 4096, &lim, sg, 8, &n) != -EFAULT;
+	/* A page-aligned chain pointer is still followed. */
+	put64(fake_at(r, 0x90FF8, 8), 0xA0000);
+	put64(fake_at(r, 0xA0000, 8), 0x2000000);
+	put64(fake_at(r, 0xA0008, 8), 0x2001000);
+	bad |= nvme_prp_walk(&r->pm, 0x1000000, 0x90FF8, 3 * 4096, &lim, sg, 8, &n) != 0 || n != 3 ||
+	       sg[2].pa != 0x2001000;
+	return bad;
+}
+
+static void test_nvme_prp_chain_loops(void **state)
+{
+	assert_int_equal(run_isolated(prp_chain_loops_child, *state), 0);
+}
+
 /* ---- prd_build: our own PRD tables for the controller ---- */
 
 static void prd_get(const u8 *t, u32 i, u32 *base, u32 *cnt, bool *eot)
@@ -770,6 +807,23 @@ static void test_prd_build_limits(void **state)
 	assert_int_equal(prd_build(t, 512, pages, 600, 512 * 0x1000), 512);
 }
 
+/*
+ * Found by fuzz_prd_build: a list entry whose end wraps past 2^64 passed
+ * the "above 4 GiB" check and became PRD entries for the address's low 32
+ * bits.  (The guest's own lists cannot get there: prd_parse gives 32-bit
+ * bases.)
+ */
+static void test_prd_build_wrapping_entry(void **state)
+{
+	(void)state;
+	u8 t[4096];
+	struct sg_entry wrap = { 0xFFFFFFFFFFFF0158ull, 0x79FFFE };
+	struct sg_entry top = { 0xFFFFFFFFFFFFFFFEull, 2 };
+
+	assert_int_equal(prd_build(t, 23, &wrap, 1, 0x24FFCA), -EINVAL);
+	assert_int_equal(prd_build(t, 512, &top, 1, 2), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,10 +836,12 @@ int main(void)
 		cmocka_unit_test(test_prd_build_bounce_1mib),
 		cmocka_unit_test(test_prd_build_splits_at_64k_boundaries),
 		cmocka_unit_test(test_prd_build_limits),
+		cmocka_unit_test(test_prd_build_wrapping_entry),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_ahci_prdt),
 		T(test_nvme_prp_one_two_pages),
 		T(test_nvme_prp_list_chain),
+		T(test_nvme_prp_chain_loops),
 		T(test_prd_single),
 		T(test_prd_count_zero_is_64k),
 		T(test_prd_odd_sizes),

@@ -299,6 +299,16 @@ static void test_mb1_no_map(void **state)
 	assert_fails(c, MB1_BOOT_MAGIC, "no memory map");
 }
 
+/* Found by fuzz_bootinfo: a map whose only entry starts at 2^64 - 1 is no map. */
+static void test_mb1_map_at_the_top_is_no_map(void **state)
+{
+	struct ctx *c = *state;
+
+	put32(info(c) + MB1_FLAGS, F_MMAP);
+	mb1_mmap(c, 20, RANGES({ UINT64_MAX, 0xFF00FF00000040ull, MEM_USABLE }));
+	assert_fails(c, MB1_BOOT_MAGIC, "no memory map");
+}
+
 static void test_mb1_max_modules(void **state)
 {
 	struct ctx *c = *state;
@@ -857,6 +867,7 @@ int main(void)
 		T(test_mb1_fallback_mem_lower_upper),
 		T(test_mb1_mmap_preferred_over_mem),
 		T(test_mb1_no_map),
+		T(test_mb1_map_at_the_top_is_no_map),
 		T(test_mb1_max_modules),
 		T(test_mb1_too_many_modules),
 		T(test_mb1_module_bad_range_and_no_string),

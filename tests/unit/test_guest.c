@@ -497,6 +497,27 @@ static void test_linux_no_room(void **state)
 	assert_err(c, load_linux(c, 0, 0), -ENOMEM);
 }
 
+/*
+ * Found by fuzz_guest_load: a preferred address near 2^64 wrapped when
+ * aligned up (or while searching upwards), and a relocatable kernel was
+ * loaded from address 0 on, below 1 MiB and into the boot structures' way.
+ * There is no room up there: refused, nothing written.
+ */
+static void test_linux_pref_near_top(void **state)
+{
+	struct ctx *c = *state;
+
+	build_bzimage(c);
+	put32(c->file + 0x260, 0x1000);			/* init_size: the payload's */
+	put64(c->file + 0x258, 0xFFFFFFFFFFFF0000ull);
+	assert_err(c, load_linux(c, 0, 0), -ENOMEM);
+	put64(c->file + 0x258, 0ull - MiB(2));		/* aligned, but only 2 MiB below the top */
+	put32(c->file + 0x260, MiB(4));
+	assert_err(c, load_linux(c, 0, 0), -ENOMEM);
+	assert_true(all_bytes(ram(c, 0, 0x9fc00), 0x9fc00, FILL));
+	assert_true(all_bytes(ram(c, MiB(1), MiB(8)), MiB(8), FILL));
+}
+
 /* init_size smaller than the payload: the payload size counts. */
 static void test_linux_init_size_below_payload(void **state)
 {
@@ -1124,6 +1145,7 @@ int main(void)
 		T(test_linux_truncated),
 		T(test_linux_cmdline_length),
 		T(test_linux_no_room),
+		T(test_linux_pref_near_top),
 		T(test_linux_init_size_below_payload),
 		T(test_linux_scratch_not_usable),
 		T(test_linux_out_of_reach),

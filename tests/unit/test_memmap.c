@@ -80,6 +80,21 @@ static void test_add_clamps_wrapping_length(void **state)
 	assert_int_equal(m.e[0].base + m.e[0].len, UINT64_MAX);
 }
 
+/*
+ * Found by fuzz_bootinfo: an entry at the very top (base 2^64 - 1) clamps
+ * to length 0, and was kept; a loader map of only such entries then
+ * normalized to nothing and was accepted as a memory map.
+ */
+static void test_add_drops_entry_clamped_to_nothing(void **state)
+{
+	struct memmap m = { 0 };
+
+	assert_int_equal(memmap_add(&m, UINT64_MAX, 0xFF00FF00000040ull, U), 0);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(memmap_add(&m, UINT64_MAX - 1, 5, R), 0);
+	assert_map(&m, RANGES({ UINT64_MAX - 1, 1, R }));
+}
+
 static void test_add_full(void **state)
 {
 	struct memmap m = { 0 };
@@ -260,6 +275,22 @@ static void test_set_into_hole(void **state)
 
 	assert_int_equal(memmap_set(&m, MiB(1), MiB(1), A), 0);
 	assert_map(&m, RANGES({ 0, MiB(1), U }, { MiB(1), MiB(1), A }, { MiB(3), MiB(1), U }));
+}
+
+/*
+ * Found by fuzz_memmap: a range whose end wraps past 2^64 overlapped
+ * nothing (its end taken as small), so the old entries stayed in it and
+ * outranked the new type.  It is clamped at the top, as memmap_add does.
+ */
+static void test_set_wrapping_range(void **state)
+{
+	struct memmap m = mk(RANGES({ 0, MiB(1), U }, { MiB(1), MiB(16), X }));
+
+	assert_int_equal(memmap_set(&m, 0x1000, UINT64_MAX, U), 0);
+	assert_map(&m, RANGES({ 0, UINT64_MAX, U }));
+	m = mk(RANGES({ 0, MiB(1), U }, { MiB(1), MiB(16), X }));
+	assert_int_equal(memmap_set(&m, 0x100, 0xFFFFFFFFFFFFFF10ull, R), 0);
+	assert_map(&m, RANGES({ 0, 0x100, U }, { 0x100, UINT64_MAX - 0x100, R }));
 }
 
 static void test_set_zero_length_is_noop(void **state)
@@ -713,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_add_appends),
 		cmocka_unit_test(test_add_drops_zero_length),
 		cmocka_unit_test(test_add_clamps_wrapping_length),
+		cmocka_unit_test(test_add_drops_entry_clamped_to_nothing),
 		cmocka_unit_test(test_add_full),
 		cmocka_unit_test(test_normalize_empty),
 		cmocka_unit_test(test_normalize_sorts),
@@ -733,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_set_whole_range),
 		cmocka_unit_test(test_set_usable_over_reserved),
 		cmocka_unit_test(test_set_into_hole),
+		cmocka_unit_test(test_set_wrapping_range),
 		cmocka_unit_test(test_set_zero_length_is_noop),
 		cmocka_unit_test(test_set_normalizes_raw_input),
 		cmocka_unit_test(test_set_full_map),
