@@ -59,7 +59,7 @@ HIGH_SECTORS=$(( (1 << 32) + 64 ))	# > 2 TiB, sparse: LBAs above 2^32
 
 TESTS_HV=(ide_dma ide_dma-aes128 ide_dma-cpumax ide_dma-highlba ide_dma-passphrase
 	ide_pio ide_big ide_attack ide_policy ide_bypass ide_atapi neg-key-size
-	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou reset_wipe
+	ahci_rw nvme_rw ahci_attack nvme_attack ahci_toctou nvme_toctou reset_wipe ide_toctou
 	ide_dma-vtd ide_dma-amdvi ahci_rw-vtd ahci_rw-amdvi nvme_rw-vtd nvme_rw-amdvi)
 TESTS_NATIVE=(ide_dma ide_dma-highlba ide_pio ide_big ahci_rw nvme_rw)
 
@@ -276,6 +276,11 @@ exp_toctou() {	# $1 = seed of phase A, $2 = seed of phase B
 	for ((i = 0; i < 32; i++)); do printf 'DISK %d 1 0x%x written|unchanged\n' $((2000 + i)) $(($2 + i)); done
 }
 exp_ahci_toctou() { exp_toctou 0x70C000 0x70C100; }
+exp_ide_toctou() {
+	local i
+	for ((i = 0; i < 32; i++)); do printf 'DISK %d 1 0x%x written|unchanged\n' $((3000 + i)) $((0x70E000 + i)); done
+	for ((i = 0; i < 32; i++)); do printf 'DISK %d 1 0x%x written|unchanged\n' $((3100 + i)) $((0x70E100 + i)); done
+}
 exp_nvme_toctou() { exp_toctou 0x70D000 0x70D100; }
 
 # ---------------------------------------------------------------- images
@@ -362,6 +367,7 @@ DISK 0 90 0x0 unchanged"
 	ahci_attack|nvme_attack)
 		EXPECT=exp_$1
 		PREFILL="fill \$IMG 5000 128 0xa77a \$ENCKEY" ;;
+	ide_toctou) EXPECT=exp_$1 SMP=2 ;;
 	ahci_toctou)
 		EXPECT=exp_$1 SMP=2 ALLOW="0-99" APPEND="$HV_APPEND storage.policy=ahci0:0-99:plain" ;;
 	nvme_toctou)
