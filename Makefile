@@ -130,6 +130,10 @@ bench: all tools
 	tools/bench.sh
 	tools/bench.sh --controller ahci --out bench/ahci
 	tools/bench.sh --controller nvme --out bench/nvme
+	tools/bench-smp.sh
+
+bench-smp: all
+	tools/bench-smp.sh
 
 test:
 	tools/test.sh
@@ -137,4 +141,4 @@ test:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit fuzz-build fuzz fuzz-soak tools guests system grub e2e storage-e2e bench test clean
+.PHONY: bench-smp all unit fuzz-build fuzz fuzz-soak tools guests system grub e2e storage-e2e bench test clean
