@@ -72,7 +72,44 @@ static struct {
 	bool ran;			/* the current command reached the device */
 	u8 *bounce, *prp_list;		/* bounce buffer and the PRP list that maps it */
 	u64 bounce_pa, prp_list_pa;
+	const struct pci_dev *pd;
+	u16 msix;			/* MSI-X capability in configuration space (0: none) */
 } nv;
+
+/*
+ * While a doorbell is mediated the device's MSI-X messages are held (the
+ * function mask): its completion interrupt would otherwise reach another
+ * CPU before the guest's completion entry is there, and that CPU would find
+ * nothing.  Unmasking sends what is pending.  Returns what to restore.
+ */
+static u32 msix_hold(void)
+{
+	u32 mc = nv.msix ? pci_read32(nv.pd, nv.msix) : 0;
+
+	if (mc & (1u << 31))	/* MSI-X enabled */
+		pci_write32(nv.pd, nv.msix, mc | (1u << 30));
+	return mc;
+}
+
+static void msix_release(u32 mc)
+{
+	if (mc & (1u << 31))
+		pci_write32(nv.pd, nv.msix, mc);
+}
+
+static u16 find_msix(const struct pci_dev *pd)
+{
+	if (!(pci_read32(pd, 0x04) & (1u << 20)))	/* no capability list */
+		return 0;
+	u16 p = pci_read32(pd, 0x34) & 0xFC;
+	for (u32 n = 0; p >= 0x40 && n < 48; n++) {
+		u32 h = pci_read32(pd, p);
+		if ((h & 0xFF) == 0x11)
+			return p;
+		p = (h >> 8) & 0xFC;
+	}
+	return 0;
+}
 
 static u32 rd(u64 off)
 {
@@ -401,6 +438,7 @@ static void sq_doorbell(u32 sqid, u32 tail)
 
 	if (!q->sq || tail >= q->sq_n)
 		return;
+	u32 mc = msix_hold();
 	while (q->g_sq_head != tail) {
 		u64 pa = q->g_sq + 64ull * q->g_sq_head;
 		u8 sqe[64];
@@ -408,7 +446,7 @@ static void sq_doorbell(u32 sqid, u32 tail)
 		u16 cid, st;
 		const u8 *g = guest_dma_ok(pa, 64) ? phys_ptr(&hv.pm, pa, 64) : NULL;
 		if (!g)
-			return;
+			break;
 		memcpy(sqe, g, 64);	/* our copy: the guest cannot change it under us */
 		memcpy(&cid, sqe + 2, 2);
 		q->g_sq_head = (q->g_sq_head + 1) % q->sq_n;
@@ -428,6 +466,7 @@ static void sq_doorbell(u32 sqid, u32 tail)
 			kick(sqid, cid);
 		post(q->sq_cq, sqid, cid, dw0, st);
 	}
+	msix_release(mc);
 }
 
 /* Enabling the controller: it gets our admin queues, the size the guest asked for. */
@@ -614,6 +653,8 @@ bool nvme_attach(const struct pci_dev *pd)
 		return false;
 	}
 	nv.used = true;
+	nv.pd = pd;
+	nv.msix = find_msix(pd);
 	log_info("storage: NVMe controller %02x:%02x.%u, BAR0 %lx, %u-byte LBAs\n", pd->bus, pd->dev, pd->fn,
 		 nv.bar, 1u << nv.lba_shift);
 	storage_disk_found(nv.name, nv.nsze << (nv.lba_shift - 9));
