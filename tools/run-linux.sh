@@ -13,6 +13,7 @@
 # Usage: tools/run-linux.sh [options] [-- extra QEMU arguments]
 #   --cpu MODEL         QEMU -cpu value (default: qemu64,+svm,+npt)
 #   --mem MIB           guest machine memory (default: 1024)
+#   --smp N             CPUs (default: 2; each runs under thinvisor)
 #   --hvmem SIZE        thinvisor's hvmem= (default: 64M)
 #   --guest-append STR  words added to the guest kernel command line
 #                       (e.g. "tvtest=boot" or "tvmodules=load")
@@ -36,6 +37,7 @@ repo=$(cd "$here/.." && pwd)
 
 cpu=qemu64,+svm,+npt
 mem=1024
+smp=2
 hvmem=64M
 guest_extra=""
 use_hv=1
@@ -58,6 +60,8 @@ while (($#)); do
 	--cpu=*) cpu=${1#*=}; shift ;;
 	--mem) need_arg "$@"; mem=$2; shift 2 ;;
 	--mem=*) mem=${1#*=}; shift ;;
+	--smp) need_arg "$@"; smp=$2; shift 2 ;;
+	--smp=*) smp=${1#*=}; shift ;;
 	--hvmem) need_arg "$@"; hvmem=$2; shift 2 ;;
 	--hvmem=*) hvmem=${1#*=}; shift ;;
 	--guest-append) need_arg "$@"; guest_extra=$2; shift 2 ;;
@@ -91,7 +95,7 @@ guest_cmdline="console=ttyS0 quiet${disk:+ tvmodules=load}${guest_extra:+ $guest
 [[ $guest_cmdline != *,* ]] || die "the guest command line must not contain commas"
 
 qemu=(
-	qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m "$mem"
+	qemu-system-x86_64 -accel tcg -machine pc -cpu "$cpu" -m "$mem" -smp "$smp"
 	-nographic -serial mon:stdio -no-reboot
 )
 if ((use_hv)); then
