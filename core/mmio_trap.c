@@ -7,7 +7,7 @@
 #include "tv/mmio.h"
 #include "tv/mmio_trap.h"
 
-#define MMIO_RANGES_MAX 16
+
 
 struct mmio_range {
 	u64 base, len;
@@ -15,7 +15,7 @@ struct mmio_range {
 	u32 instance;
 };
 
-static struct mmio_range ranges[MMIO_RANGES_MAX];
+static struct mmio_range ranges[MMIO_RANGES];
 static u32 nranges;
 
 void pci_ecam_access(struct vcpu *v, u32 instance, u64 offset, u8 size, bool write, u64 *val);
@@ -34,7 +34,7 @@ static const mmio_handler mmio_handlers[MMIO_OWNER_COUNT] = {
 
 int mmio_claim(u64 base, u64 len, enum mmio_owner owner, u32 instance)
 {
-	if (nranges == MMIO_RANGES_MAX || (base | len) & 0xFFF || in_hv_region(base, len))
+	if (nranges == MMIO_RANGES || (base | len) & 0xFFF || in_hv_region(base, len))
 		return -EINVAL;
 	int rc = nested_change(base, len, false);
 	if (rc)
@@ -51,6 +51,11 @@ bool mmio_range_at(u32 i, u64 *base, u64 *len)
 	*base = ranges[i].base;
 	*len = ranges[i].len;
 	return true;
+}
+
+u32 mmio_range_owner(u32 i)
+{
+	return i < nranges ? ranges[i].owner : MMIO_OWNER_COUNT;
 }
 
 /* The device's registers moved (a BAR write): the trap follows them. */

@@ -112,7 +112,7 @@ static void size_bars(struct pci_dev *d)
  */
 static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 {
-	struct pci_window win[3 + IOMMU_UNITS_MAX] = {
+	struct pci_window win[3 + IOMMU_UNITS_MAX + MMIO_RANGES] = {
 		{ hv.region_base, hv.region_size },
 		{ 0xFEE00000u, 0x1000 },
 		{ ecam_base, 256ull << 20 },
@@ -120,6 +120,12 @@ static bool write_allowed(const struct pci_dev *d, u32 reg, u8 size, u32 val)
 	u32 nwin = ecam_base ? 3 : 2;
 	for (u32 i = 0; i < iommu.units && i < IOMMU_UNITS_MAX; i++)
 		win[nwin++] = (struct pci_window){ iommu.base[i], iommu.size };
+	/* Another device's trapped registers (a mediated controller's own follow its BAR). */
+	u32 own = d->owner == PCI_OWNER_AHCI ? MMIO_AHCI : d->owner == PCI_OWNER_NVME ? MMIO_NVME : MMIO_OWNER_COUNT;
+	u64 rb, rl;
+	for (u32 i = 0; i < MMIO_RANGES && mmio_range_at(i, &rb, &rl); i++)
+		if (mmio_range_owner(i) != own)
+			win[nwin++] = (struct pci_window){ rb, rl };
 	u64 cur64[6] = { 0 }, base = 0;
 	u32 bar = 0;
 

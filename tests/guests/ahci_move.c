@@ -5,9 +5,11 @@
  * with them: at the new place the HBA still answers (same CAP), and a port's
  * command-list register still shows the guest's own value, never the
  * hypervisor's list (which lives in the hypervisor region): untrapped, the
- * HBA would show its real register.
+ * HBA would show its real register.  Then another device's BAR (the VGA's
+ * 4 KiB register BAR2) may not be moved over the AHCI registers, but may
+ * be moved to where they were before.
  */
-#include "tg.h"
+#include "ide.h"
 
 const char test_name[] = "ahci_move";
 
@@ -54,6 +56,18 @@ void test_main(void)
 	uint32_t seen = *clb5(NEW_ABAR);
 	check(seen == 0x00345000u && !(seen >= hv_base && seen < hv_base + hv_size),
 	      "at the new ABAR PxCLB is still the guest's value, not the hypervisor's list (%08x)", seen);
+
+	uint8_t b, dv, fn;
+	if (check(pci_find_class(0x030000, 0xFFFF00, &b, &dv, &fn) == 1, "a VGA controller")) {
+		uint32_t bar2 = pci_read(b, dv, fn, 0x18);
+		pci_write(b, dv, fn, 0x18, NEW_ABAR);
+		check((pci_read(b, dv, fn, 0x18) & ~0xFu) != NEW_ABAR,
+		      "VGA BAR2 cannot be moved over the AHCI registers (reads %08x)", pci_read(b, dv, fn, 0x18));
+		pci_write(b, dv, fn, 0x18, old);
+		check((pci_read(b, dv, fn, 0x18) & ~0xFu) == old, "VGA BAR2 can move to the free old ABAR (%08x)",
+		      pci_read(b, dv, fn, 0x18));
+		pci_write(b, dv, fn, 0x18, bar2);
+	}
 	check(hc_must(TV_HC_SELFTEST, 0, out) == TV_OK && out[1] == 1, "self-test still passes");
 	tg_finish();
 }
