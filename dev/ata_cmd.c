@@ -93,8 +93,8 @@ int prd_parse(const struct physmem *pm, u64 prdt_pa, const struct dma_limits *li
 	*total = 0;
 	for (u32 i = 0; i < max && i < PRD_MAX; i++) {
 		u64 e_pa = prdt_pa + 8ull * i;
-		const u8 *e = dma_ok(lim, e_pa, 8) ? phys_ptr(pm, e_pa, 8) : NULL;
-		if (!e)
+		const u8 *e = e_pa >= prdt_pa && dma_ok(lim, e_pa, 8) ? phys_ptr(pm, e_pa, 8) : NULL;
+		if (!e)	/* a table running past 2^64 does not go on at 0 */
 			return -EFAULT;
 		u32 base;
 		u16 cnt, flags;

@@ -136,9 +136,10 @@ static inline u64 dma_take(struct fuzz_in *in, struct dma_limits *lim)
 {
 	u64 start = take(in, 2) * 8;
 
-	lim->hv_base = take(in, 4);
-	lim->hv_size = MAX(take(in, 4), 1);
-	lim->hv_size += (8 - (lim->hv_base + lim->hv_size) % 8) % 8;
+	/* Never empty, 8-byte granular (the real region is 2 MiB aligned). */
+	lim->hv_base = take(in, 4) & ~7ull;
+	u64 size = take(in, 4) & ~7ull;		/* (MAX() would take twice) */
+	lim->hv_size = MAX(size, 8);
 	lim->ram_top = take(in, 5);
 	return start;
 }

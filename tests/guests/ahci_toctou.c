@@ -41,10 +41,10 @@ static struct ahci_res issue_flipping(uint8_t cmd, uint32_t lba, void *data, uin
 	ahci_build(&a, 0, cmd, lba, 1, &s, 1, ahci_is_write(cmd));
 	volatile uint32_t *dw = (volatile uint32_t *)(a.ct[0] + off);
 	smp_flip_set(0, dw, *dw, v2);
-	smp_delay_ms(1);
+	smp_flip_quiesce();	/* the flipper has surely run on it */
 	struct ahci_res r = ahci_issue(&a, 0, 0);
 	smp_flip_set(0, &scratch, 0, 0);
-	smp_delay_ms(1);	/* the flipper has moved on */
+	smp_flip_quiesce();	/* the flipper has moved on */
 	return r;
 }
 

@@ -33,7 +33,7 @@ static struct ide_res write_flipping(uint32_t lba, uint32_t seed, uint8_t *buf, 
 	smp_flip_set(0, (volatile uint8_t *)ide_prdt + off, v1, v2);
 	struct ide_res r = dma_write_sg(&d, ATA_CMD_WRITE_DMA_EXT, lba, 1, seed, &s, 1);
 	smp_flip_set(0, &scratch, 0, 0);
-	smp_delay_ms(1);
+	smp_flip_quiesce();
 	return r;
 }
 
@@ -79,6 +79,7 @@ void test_main(void)
 		smp_flip_set(0, &ide_prdt[0].addr, (uint32_t)(uintptr_t)buf, (uint32_t)hvb + 0x2000);
 		struct ide_res r = dma_read_sg(&d, ATA_CMD_READ_DMA_EXT, 3000 + i, 1, SEED_A + i, &s, 1, &bad, "C");
 		smp_flip_set(0, &scratch, 0, 0);
+		smp_flip_quiesce();
 		seen += !ide_ok(&r, 1);
 	}
 	printf("ide_toctou: %u of %u commands saw a flipped value and were refused\n", seen, 3 * N);

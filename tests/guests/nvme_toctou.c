@@ -44,7 +44,7 @@ static uint16_t submit_flipping(uint8_t opc, uint32_t lba, void *data, uint32_t 
 	uint16_t st = nvme_io(&n, &e, NULL);
 	nvme_ring_delay_ms = 0;
 	smp_flip_set(0, &scratch, 0, 0);
-	smp_delay_ms(1);
+	smp_flip_quiesce();
 	return st;
 }
 

@@ -66,7 +66,8 @@ __asm__(".pushsection .rodata\n"
 	"	mov %ax, %es\n"
 	"	mov %ax, %ss\n"
 	"	lock incl 0x9F04\n"
-	"1:	mov 0x9E80, %ecx\n"
+	"1:	incl 0x9F10\n"
+	"	mov 0x9E80, %ecx\n"
 	"	mov $0x9E84, %esi\n"
 	"2:	test %ecx, %ecx\n"
 	"	jz 3f\n"
@@ -102,6 +103,11 @@ void smp_flip_start(uint32_t apic)
 	SMP_FLIP_STOP = 0;
 	memcpy((void *)SMP_FLIP_PA, smp_flip, (uint32_t)(smp_flip_end - smp_flip));
 	smp_start(apic, SMP_FLIP_PA);
+}
+
+void smp_flip_quiesce(void)
+{
+	smp_wait(&SMP_FLIP_PASSES, SMP_FLIP_PASSES + 2, 10);
 }
 
 void smp_flip_set(uint32_t i, volatile void *addr, uint32_t v1, uint32_t v2)

@@ -58,9 +58,12 @@ struct smp_flip_table {
 #define SMP_FLIP_RUNNING (*(volatile uint32_t *)0x9F04u)
 #define SMP_FLIP_STOP (*(volatile uint32_t *)0x9F08u)
 #define SMP_FLIP_STOPPED (*(volatile uint32_t *)0x9F0Cu)
+#define SMP_FLIP_PASSES (*(volatile uint32_t *)0x9F10u)	/* passes over the table */
 void smp_flip_start(uint32_t apic);	/* after smp_setup() */
 /* Entry i (i < 8): set v1/v2 before the address, so no half entry runs. */
 void smp_flip_set(uint32_t i, volatile void *addr, uint32_t v1, uint32_t v2);
+/* Wait until the flipper has gone over the table twice: done with the old entries. */
+void smp_flip_quiesce(void);
 
 #define ICR_INIT 0x4500u
 #define ICR_STARTUP(page) (0x4600u | ((page) >> 12))
