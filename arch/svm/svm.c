@@ -136,29 +136,7 @@ static void svm_set_state(struct vcpu *v, const struct cpu_state *st)
 	F64(vmcb, VMCB_DR7) = 0x400;
 	F64(vmcb, VMCB_G_PAT) = 0x0007040600070406ull;
 
-	v->gpr[R_AX] = st->rax;
-	v->gpr[R_BX] = st->rbx;
-	v->gpr[R_CX] = st->rcx;
-	v->gpr[R_DX] = st->rdx;
-	v->gpr[R_SI] = st->rsi;
-	v->gpr[R_DI] = st->rdi;
-	v->gpr[R_BP] = st->rbp;
-	v->gpr[R_SP] = st->rsp;
-	v->gpr[R_8] = st->r8;
-	v->gpr[R_9] = st->r9;
-	v->gpr[R_10] = st->r10;
-	v->gpr[R_11] = st->r11;
-	v->gpr[R_12] = st->r12;
-	v->gpr[R_13] = st->r13;
-	v->gpr[R_14] = st->r14;
-	v->gpr[R_15] = st->r15;
-	v->rip = st->rip;
-	v->rflags = st->rflags;
-	v->efer = st->efer;
-	v->cr0 = st->cr0;
-	v->cr3 = st->cr3;
-	v->cr4 = st->cr4;
-	v->event.valid = false;
+	vcpu_take_state(v, st);
 	F64(vmcb, VMCB_EXITINTINFO) = 0;
 	F64(vmcb, VMCB_EVENTINJ) = 0;
 	s->flush = true;
@@ -167,8 +145,6 @@ static void svm_set_state(struct vcpu *v, const struct cpu_state *st)
 /* Parked: NMIs (kicks) must reach the host, so GIF is set while halted. */
 static void svm_idle(volatile u32 *kick)
 {
-	extern void smp_wait(volatile u32 *kick);
-
 	__asm__ volatile("stgi" : : : "memory");
 	smp_wait(kick);
 	__asm__ volatile("clgi" : : : "memory");

@@ -429,29 +429,8 @@ static void vmx_set_state(struct vcpu *v, const struct cpu_state *st)
 	vmwrite(GUEST_PENDING_DBG, 0);
 	vmwrite(VMCS_LINK_PTR, ~0ull);
 
-	v->gpr[R_AX] = st->rax;
-	v->gpr[R_BX] = st->rbx;
-	v->gpr[R_CX] = st->rcx;
-	v->gpr[R_DX] = st->rdx;
-	v->gpr[R_SI] = st->rsi;
-	v->gpr[R_DI] = st->rdi;
-	v->gpr[R_BP] = st->rbp;
-	v->gpr[R_SP] = st->rsp;
-	v->gpr[R_8] = st->r8;
-	v->gpr[R_9] = st->r9;
-	v->gpr[R_10] = st->r10;
-	v->gpr[R_11] = st->r11;
-	v->gpr[R_12] = st->r12;
-	v->gpr[R_13] = st->r13;
-	v->gpr[R_14] = st->r14;
-	v->gpr[R_15] = st->r15;
-	v->rip = x->exit_rip = st->rip;
-	v->rflags = st->rflags;
-	v->efer = st->efer;
-	v->cr0 = st->cr0;
-	v->cr3 = st->cr3;
-	v->cr4 = st->cr4;
-	v->event.valid = false;
+	vcpu_take_state(v, st);
+	x->exit_rip = st->rip;
 	x->idt_info = 0;
 	x->nmi_pending = false;
 	vmwrite(ENTRY_INTR_INFO, 0);
@@ -460,8 +439,6 @@ static void vmx_set_state(struct vcpu *v, const struct cpu_state *st)
 
 static void vmx_idle(volatile u32 *kick)
 {
-	extern void smp_wait(volatile u32 *kick);
-
 	smp_wait(kick);
 }
 

@@ -47,6 +47,8 @@ void smp_unlock(void);
 bool smp_nmi(struct vcpu *v);		/* an NMI exit: true if it was a kick (else the guest's) */
 /* A guest interrupt-command write (xAPIC ICR or x2APIC MSR): false if the CPU must not send it. */
 bool smp_guest_ipi(struct vcpu *v, u32 lo, u32 dest);
+/* Halt until *kick is set (core/entry64.S; the vendors' idle). */
+void smp_wait(volatile u32 *kick);
 /* Host NMI handler: may move an interrupted wait out of its window. */
 void smp_host_nmi(u64 *rip);
 

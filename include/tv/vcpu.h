@@ -92,6 +92,23 @@ static inline void vcpu_inject(struct vcpu *v, u8 vector, bool has_err, u32 err)
 	v->event = (struct pending_event){ true, has_err, vector, err };
 }
 
+/* The registers of a whole architectural state, no event pending (the vendors' set_state). */
+static inline void vcpu_take_state(struct vcpu *v, const struct cpu_state *st)
+{
+	const u64 r[16] = { st->rax, st->rcx, st->rdx, st->rbx, st->rsp, st->rbp, st->rsi, st->rdi,
+			    st->r8, st->r9, st->r10, st->r11, st->r12, st->r13, st->r14, st->r15 };
+
+	for (u32 i = 0; i < 16; i++)
+		v->gpr[i] = r[i];
+	v->rip = st->rip;
+	v->rflags = st->rflags;
+	v->efer = st->efer;
+	v->cr0 = st->cr0;
+	v->cr3 = st->cr3;
+	v->cr4 = st->cr4;
+	v->event.valid = false;
+}
+
 #define EXC_UD 6
 #define EXC_GP 13
 
